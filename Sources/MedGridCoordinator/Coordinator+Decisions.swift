@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import MedGridCore
+
+extension Coordinator {
+    /// Makes decisions durable in one transaction (with `extra` writes, such as results), then finishes
+    /// jobs whose last task just ended.
+    func apply(
+        _ decisions: [SchedulerDecision], touched extraTouched: [TaskRef],
+        extra: @Sendable (StoreTransaction) throws -> Void = { _ in }
+    ) throws {
+        var touched = Set(extraTouched)
+        var finished: [(String, JobStatus)] = []
+        var events: [(String?, Int?, String, String)] = []
+        for d in decisions {
+            switch d {
+            case .leaseGranted(let lease):
+                touched.formUnion(lease.tasks)
+                events.append((lease.tasks.first?.job, nil, "lease", "\(lease.id) to \(lease.worker): \(lease.tasks.count) tasks"))
+            case .taskSucceeded(let ref, let worker, let attempt):
+                touched.insert(ref)
+                events.append((ref.job, ref.index, "succeeded", "attempt \(attempt) on \(worker)"))
+            case .duplicateResult:
+                break
+            case .taskRequeued(let ref, let failure, let attempt, _):
+                touched.insert(ref)
+                events.append((ref.job, ref.index, "retry", "attempt \(attempt) failed: \(failure.kind.rawValue): \(failure.message)"))
+            case .taskQuarantined(let ref, let failure, let attempts):
+                touched.insert(ref)
+                events.append((ref.job, ref.index, "quarantined", "after \(attempts) attempts: \(failure.kind.rawValue): \(failure.message)"))
+            case .taskCancelled(let ref):
+                touched.insert(ref)
+            case .leaseExpired(let id, let worker, let tasks):
+                touched.formUnion(tasks)
+                events.append((tasks.first?.job, nil, "lease-expired", "\(id) of \(worker)"))
+            case .workerLost(let worker):
+                events.append((nil, nil, "worker-lost", worker))
+                logger.warning("worker lost", metadata: ["medgrid.worker": "\(worker)"])
+            case .stopTasks(let worker, let tasks):
+                stops[worker, default: []].formUnion(tasks)
+            case .jobFinished(let id, let status):
+                finished.append((id, status))
+            }
+        }
+        let rows: [(TaskRef, RestoredTask, TaskFailure?)] = touched.sorted().compactMap { ref in
+            scheduler.snapshot(ref).map { (ref, $0.state, $0.lastFailure) }
+        }
+        let t = now
+        let eventRows = events
+        try store.write { tx in
+            try extra(tx)
+            for (ref, state, failure) in rows {
+                try tx.updateTask(job: ref.job, index: ref.index, state: state, lastFailure: failure)
+            }
+            for e in eventRows { try tx.event(job: e.0, task: e.1, kind: e.2, detail: e.3, now: t) }
+        }
+        for (id, status) in finished { try finish(job: id, status: status) }
+        if decisions.contains(where: { if case .taskRequeued = $0 { return true }; if case .leaseExpired = $0 { return true }; return false }) {
+            wakeAll()
+        }
+    }
+
+    /// Builds the job's canonical report from the stored results and records the job as finished.
+    func finish(job id: String, status: JobStatus) throws {
+        guard let plan = plans[id] else { return }
+        let (outputs, tasks, nondeterministic) = try store.read { tx in
+            (try tx.outputs(of: id), try tx.tasks(of: id), try tx.nondeterministicTasks(of: id))
+        }
+        var failures: [Int: TaskFailure] = [:]
+        for t in tasks where t.state.phase == .failed {
+            failures[t.index] = t.lastFailure ?? TaskFailure(kind: .kernelError, message: "failed")
+        }
+        var report = JobReportBuilder(suite: suite, medgridVersion: configuration.medgridVersion)
+            .build(plan: plan, status: status, outputs: outputs, failures: failures)
+        if !nondeterministic.isEmpty, case .object(var o) = report {
+            o["nondeterministicTasks"] = .array(nondeterministic.map { .string(plan.tasks[$0].id) })
+            report = .object(o)
+        }
+        let text = CanonicalJSON.encode(report)
+        let t = now
+        try store.write { tx in try tx.finishJob(id, status: status, report: text, now: t) }
+        logger.info("job finished", metadata: ["medgrid.job": "\(id)", "medgrid.status": "\(status.rawValue)", "medgrid.failed": "\(failures.count)"])
+        wakeAll()
+    }
+}

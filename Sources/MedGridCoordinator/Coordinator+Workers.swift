@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+public import MedGridCore
+
+extension Coordinator: CoordinatorLink {
+    public func register(_ request: WorkerProtocol.Register) async throws -> WorkerProtocol.Registered {
+        guard request.protocolVersion == WorkerProtocol.version else {
+            throw MedGridError(.unsupported, "worker \(request.worker) speaks protocol \(request.protocolVersion), this coordinator \(WorkerProtocol.version)")
+        }
+        let t = now
+        let decisions = scheduler.register(worker: request.worker, labels: request.labels, slots: request.slots, heldLeases: Set(request.heldLeases), now: t)
+        try store.write { tx in try tx.upsertWorker(name: request.worker, labels: request.labels, slots: request.slots, now: t) }
+        try apply(decisions, touched: [])
+        logger.info("worker registered", metadata: ["medgrid.worker": "\(request.worker)", "medgrid.slots": "\(request.slots)"])
+        wakeAll()
+        return WorkerProtocol.Registered(heartbeatInterval: configuration.scheduler.heartbeatInterval, leaseTTL: configuration.scheduler.leaseTTL)
+    }
+
+    public func lease(_ request: WorkerProtocol.LeaseRequest) async throws -> WorkerProtocol.LeaseGrant {
+        let deadline = now + max(0, min(request.waitSeconds, 60))
+        while true {
+            let decisions = scheduler.requestLease(worker: request.worker, maxTasks: request.maxTasks, now: now)
+            if case .leaseGranted(let lease)? = decisions.first {
+                try apply(decisions, touched: [])
+                return WorkerProtocol.LeaseGrant(lease: lease.id, tasks: lease.tasks.map { assignment($0, lease: lease) })
+            }
+            let remaining = deadline - now
+            if remaining <= 0 || Task.isCancelled { return WorkerProtocol.LeaseGrant(lease: nil, tasks: []) }
+            await waitForChange(timeout: remaining)
+        }
+    }
+
+    func assignment(_ ref: TaskRef, lease: Lease) -> TaskAssignment {
+        let plan = plans[ref.job]!
+        let task = plan.tasks[ref.index]
+        let attempts = scheduler.attempts(of: ref).values.reduce(0, +)
+        return TaskAssignment(
+            job: ref.job, task: ref, taskID: task.id, lease: lease.id, attempt: attempts + 1, steps: plan.steps,
+            unit: task.unit, inputs: task.inputs, datasetRoot: plan.datasetRoot, datasetLocation: plan.inputLocation,
+            seed: plan.seed, timeoutSeconds: plan.timeoutSeconds)
+    }
+
+    public func heartbeat(_ request: WorkerProtocol.Heartbeat) async throws -> WorkerProtocol.HeartbeatReply {
+        let known = scheduler.connectedWorkers.contains(request.worker)
+        _ = scheduler.heartbeat(worker: request.worker, now: now)
+        let stop = stops.removeValue(forKey: request.worker) ?? []
+        return WorkerProtocol.HeartbeatReply(stop: stop.sorted().map(\.description), known: known)
+    }
+
+    public func submit(_ batch: WorkerProtocol.ResultBatch) async throws -> WorkerProtocol.ResultAck {
+        let t = now
+        var decisions: [SchedulerDecision] = []
+        var newResults: [TaskResult] = []
+        var duplicates: [TaskResult] = []
+        for r in batch.results {
+            guard plans[r.task.job] != nil else { continue }
+            let d = scheduler.complete(r.task, worker: batch.worker, lease: r.lease, failure: r.output == nil ? (r.failure ?? TaskFailure(kind: .kernelError, message: "no output")) : nil, now: t)
+            for x in d {
+                if case .taskSucceeded(let ref, _, _) = x, ref == r.task { newResults.append(r) }
+                if case .duplicateResult(let ref, _) = x, ref == r.task { duplicates.append(r) }
+            }
+            decisions += d
+        }
+        let worker = batch.worker
+        let newRows = newResults, dupRows = duplicates
+        try apply(decisions, touched: []) { tx in
+            for r in newRows {
+                try tx.insertResult(job: r.task.job, index: r.task.index, output: r.output!, worker: worker, attempt: r.attempt, seconds: r.seconds, now: t)
+            }
+            for r in dupRows {
+                let kept = try tx.resultHash(job: r.task.job, index: r.task.index)
+                let other = CanonicalJSON.sha256(r.output!)
+                if let kept, kept != other {
+                    try tx.recordNondeterminism(job: r.task.job, index: r.task.index, kept: kept, other: other, worker: worker, now: t)
+                } else {
+                    try tx.event(job: r.task.job, task: r.task.index, kind: "duplicate-result", detail: "identical output from \(worker)", now: t)
+                }
+            }
+        }
+        if !newRows.isEmpty { wakeAll() }
+        return WorkerProtocol.ResultAck(accepted: batch.results.map(\.task.description))
+    }
+
+    public func leave(worker: String) async throws {
+        try apply(scheduler.workerLeft(worker, now: now), touched: [])
+        logger.info("worker left", metadata: ["medgrid.worker": "\(worker)"])
+        wakeAll()
+    }
+}

@@ -1,0 +1,193 @@
+public import Foundation
+public import Logging
+public import MedGridCore
+
+/// The coordinator: owns the scheduler and the store, serves workers (``CoordinatorLink``) and users.
+///
+/// Every event goes through the pure ``Scheduler``; its decisions are written to the store in one
+/// transaction before anything is acknowledged. On start it resumes every unfinished job from the store.
+public actor Coordinator {
+    public struct Configuration: Sendable {
+        public var scheduler = Scheduler.Configuration()
+        /// How often leases are checked for expiry and cancel requests are read from the store.
+        public var tickInterval: Double = 0.5
+        public var medgridVersion = "0.1.0"
+        public init() {}
+
+        public static func defaults(configure: (inout Configuration) -> Void) -> Configuration {
+            var c = Configuration()
+            configure(&c)
+            return c
+        }
+    }
+
+    public nonisolated let store: Store
+    let suite: any KernelSuite
+    let configuration: Configuration
+    let logger: Logger
+    var scheduler: Scheduler
+    var plans: [String: Plan] = [:]
+    var stops: [String: Set<TaskRef>] = [:]
+    var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    var nextWaiter = 0
+    var lastSnapshot = 0.0
+
+    public init(stateDirectory: URL, suite: any KernelSuite, configuration: Configuration = .init(), logger: Logger) throws {
+        self.store = try Store(stateDirectory: stateDirectory)
+        self.suite = suite
+        self.configuration = configuration
+        self.logger = logger
+        let start = Date().timeIntervalSince1970
+        var scheduler = Scheduler(configuration: configuration.scheduler, leasePrefix: String(Int(start * 1000), radix: 36))
+        var plans: [String: Plan] = [:]
+        let jobs = try store.read { try $0.jobs(unfinishedOnly: true) }
+        var restored: [(String, [SchedulerDecision])] = []
+        for job in jobs {
+            let tasks = try store.read { try $0.tasks(of: job.id) }
+            plans[job.id] = job.plan
+            let d = scheduler.restore(
+                job: job.id, tasks: tasks.map(\.state), priority: job.plan.priority, placement: job.plan.placement,
+                retries: job.plan.retries, cancelled: job.cancelRequested, now: start)
+            restored.append((job.id, d))
+        }
+        self.scheduler = scheduler
+        self.plans = plans
+        if !jobs.isEmpty {
+            logger.info("resuming unfinished jobs", metadata: ["medgrid.jobs": "\(jobs.map(\.id).joined(separator: ","))"])
+        }
+        pendingRestoreDecisions = restored.flatMap(\.1)
+    }
+
+    var pendingRestoreDecisions: [SchedulerDecision]
+
+    var now: Double { Date().timeIntervalSince1970 }
+
+    // MARK: Users
+
+    /// Plans a manifest and starts the job. With `reuseUnfinished`, an unfinished job with the same
+    /// manifest and data is returned instead (so `medgrid run` after a crash resumes it).
+    public func submit(_ manifest: Manifest, reuseUnfinished: Bool = false) throws -> String {
+        let inventory = try DatasetInventory.scan(manifest.inputURL)
+        if let registered = try store.read({ try $0.dataset(location: manifest.inputURL.path) }) {
+            let changes = registered.inventory.changes(comparedTo: inventory)
+            if !changes.isEmpty {
+                throw MedGridError(.integrity, "\(manifest.inputURL.path) changed since it was registered with medgrid dataset add:\n"
+                    + changes.prefix(20).map { "  \($0)" }.joined(separator: "\n"))
+            }
+        }
+        let plan = try Planner(suite: suite).plan(manifest, inventory: inventory)
+        if reuseUnfinished, let existing = plans.first(where: { $0.value.contentKey == plan.contentKey && scheduler.status(of: $0.key) == .running }) {
+            logger.info("job already running with the same manifest and data", metadata: ["medgrid.job": "\(existing.key)"])
+            return existing.key
+        }
+        let t = now
+        let id = try store.write { tx -> String in
+            let seq = try tx.nextJobSeq()
+            let id = "\(plan.jobName)-\(seq)"
+            try tx.insertJob(id: id, seq: seq, plan: plan, now: t)
+            return id
+        }
+        plans[id] = plan
+        let decisions = scheduler.submit(job: id, taskCount: plan.tasks.count, priority: plan.priority, placement: plan.placement, retries: plan.retries)
+        try apply(decisions, touched: [])
+        logger.info("job submitted", metadata: ["medgrid.job": "\(id)", "medgrid.tasks": "\(plan.tasks.count)"])
+        wakeAll()
+        return id
+    }
+
+    /// Cancels a job; running tasks are told to stop at their next heartbeat.
+    public func cancel(job id: String) throws {
+        _ = try store.write { [now] tx in try tx.requestCancel(id, now: now) }
+        try apply(scheduler.cancel(job: id), touched: [])
+    }
+
+    public func jobStatus(_ id: String) -> JobStatus? { scheduler.status(of: id) }
+
+    /// Task counts by phase, live from the scheduler (or from the store for finished jobs).
+    public func progress(of id: String) throws -> [TaskPhase: Int] {
+        if plans[id] != nil, scheduler.status(of: id) != nil { return scheduler.counts(of: id) }
+        return try store.read { try $0.phaseCounts(of: id) }
+    }
+
+    /// Why each pending task of a job is waiting, grouped by reason.
+    public func pendingReasons(of id: String) -> [String: Int] {
+        guard let plan = plans[id] else { return [:] }
+        var out: [String: Int] = [:]
+        for t in plan.tasks {
+            if let r = scheduler.pendingReason(TaskRef(job: id, index: t.index), now: now) { out[r.description, default: 0] += 1 }
+        }
+        return out
+    }
+
+    public var connectedWorkers: [String] { scheduler.connectedWorkers }
+
+    // MARK: Time
+
+    /// Runs the clock: expires silent workers' leases, applies cancel requests from other processes and
+    /// wakes long-polls when backoffs end. Returns when the calling task is cancelled.
+    public func run() async {
+        do {
+            try apply(pendingRestoreDecisions, touched: [])
+            pendingRestoreDecisions = []
+        } catch {
+            logger.error("could not record restored state", metadata: ["medgrid.error": "\(error)"])
+        }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(configuration.tickInterval))
+            do {
+                try tick()
+            } catch {
+                logger.error("coordinator tick failed", metadata: ["medgrid.error": "\(error)"])
+            }
+        }
+    }
+
+    func tick() throws {
+        let t = now
+        try apply(scheduler.tick(now: t), touched: [])
+        for id in try store.read({ try $0.cancelRequests() }) where scheduler.status(of: id) == .running {
+            try apply(scheduler.cancel(job: id), touched: [])
+        }
+        if let d = scheduler.nextBackoffDeadline, d <= t { wakeAll() }
+        if t - lastSnapshot >= 1 {
+            lastSnapshot = t
+            writeStatusSnapshot()
+        }
+    }
+
+    /// Writes `status.json` beside the store: per running job, why its pending tasks wait. `medgrid status`
+    /// in another process reads it (the reasons live only in this process's scheduler).
+    func writeStatusSnapshot() {
+        var jobs: [String: JSONValue] = [:]
+        for id in plans.keys where scheduler.status(of: id) == .running {
+            jobs[id] = .object(pendingReasons(of: id).mapValues { .int($0) })
+        }
+        let snapshot: JSONValue = ["at": .double(now), "workers": .array(scheduler.connectedWorkers.map { .string($0) }), "pending": .object(jobs)]
+        let url = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("status.json")
+        try? Data(CanonicalJSON.encode(snapshot).utf8).write(to: url, options: .atomic)
+    }
+
+    // MARK: Long-poll
+
+    func waitForChange(timeout: Double) async {
+        let id = nextWaiter
+        nextWaiter += 1
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            waiters[id] = c
+            Task { [weak self] in
+                try? await Task.sleep(for: .seconds(timeout))
+                await self?.resumeWaiter(id)
+            }
+        }
+    }
+
+    func resumeWaiter(_ id: Int) {
+        waiters.removeValue(forKey: id)?.resume()
+    }
+
+    func wakeAll() {
+        let w = waiters
+        waiters = [:]
+        for c in w.values { c.resume() }
+    }
+}

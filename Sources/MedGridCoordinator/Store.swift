@@ -1,0 +1,112 @@
+public import Foundation
+import GRDB
+public import MedGridCore
+
+/// The coordinator's durable state: SQLite through GRDB, in WAL mode, with `synchronous = FULL` so a
+/// committed transaction survives a crash of the process or the machine.
+///
+/// Tables: `jobs` (the plan, status, report), `tasks` (phase, attempts per budget, backoff, lease),
+/// `results` (one output per task, with its hash), `nondeterminism` (two executions that disagreed),
+/// `events` (the append-only trail; triggers refuse UPDATE and DELETE), `workers`, `datasets`.
+/// Only this type knows SQL.
+public final class Store: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    public init(stateDirectory: URL) throws {
+        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        path = stateDirectory.appendingPathComponent("medgrid.sqlite").path
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw MedGridError(.io, "\(path): cannot open the coordinator's state database", cause: error)
+        }
+        try migrator.migrate(pool)
+        chmod(path, 0o600)
+    }
+
+    private var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, name TEXT NOT NULL, content_key TEXT NOT NULL,
+                    plan TEXT NOT NULL, status TEXT NOT NULL, cancel_requested INTEGER NOT NULL DEFAULT 0,
+                    submitted_at REAL NOT NULL, finished_at REAL, report TEXT);
+                CREATE TABLE tasks (
+                    job_id TEXT NOT NULL REFERENCES jobs(id), idx INTEGER NOT NULL, task_id TEXT NOT NULL,
+                    phase TEXT NOT NULL, attempts TEXT NOT NULL DEFAULT '{}', failed_on TEXT NOT NULL DEFAULT '[]',
+                    not_before REAL NOT NULL DEFAULT 0, lease_id TEXT, worker TEXT, last_failure TEXT,
+                    PRIMARY KEY (job_id, idx));
+                CREATE TABLE results (
+                    job_id TEXT NOT NULL, idx INTEGER NOT NULL, output TEXT NOT NULL, output_sha256 TEXT NOT NULL,
+                    worker TEXT NOT NULL, attempt INTEGER NOT NULL, seconds REAL NOT NULL, recorded_at REAL NOT NULL,
+                    PRIMARY KEY (job_id, idx));
+                CREATE TABLE nondeterminism (
+                    job_id TEXT NOT NULL, idx INTEGER NOT NULL, kept_sha256 TEXT NOT NULL, other_sha256 TEXT NOT NULL,
+                    worker TEXT NOT NULL, at REAL NOT NULL);
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, job_id TEXT, task_idx INTEGER,
+                    kind TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');
+                CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+                    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+                CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+                    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+                CREATE TABLE workers (
+                    name TEXT PRIMARY KEY, labels TEXT NOT NULL, slots INTEGER NOT NULL,
+                    first_seen REAL NOT NULL, last_seen REAL NOT NULL);
+                CREATE TABLE datasets (
+                    location TEXT PRIMARY KEY, root TEXT NOT NULL, inventory TEXT NOT NULL, added_at REAL NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    /// Runs `body` in one write transaction.
+    public func write<T: Sendable>(_ body: @Sendable (StoreTransaction) throws -> T) throws -> T {
+        do {
+            return try pool.write { db in try body(StoreTransaction(db: db)) }
+        } catch let e as MedGridError {
+            throw e
+        } catch {
+            throw MedGridError(.io, "\(path): write failed", cause: error)
+        }
+    }
+
+    /// Runs `body` with a read-only view.
+    public func read<T: Sendable>(_ body: @Sendable (StoreTransaction) throws -> T) throws -> T {
+        do {
+            return try pool.read { db in try body(StoreTransaction(db: db)) }
+        } catch let e as MedGridError {
+            throw e
+        } catch {
+            throw MedGridError(.io, "\(path): read failed", cause: error)
+        }
+    }
+}
+
+/// A job as stored.
+public struct StoredJob: Sendable {
+    public var id: String
+    public var seq: Int
+    public var name: String
+    public var plan: Plan
+    public var status: JobStatus
+    public var cancelRequested: Bool
+    public var submittedAt: Double
+    public var finishedAt: Double?
+    public var report: String?
+}
+
+/// A task row as stored.
+public struct StoredTask: Sendable {
+    public var index: Int
+    public var taskID: String
+    public var state: RestoredTask
+    public var lastFailure: TaskFailure?
+}

@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+public import MedGridCore
+
+/// The queries of the coordinator, inside one transaction.
+public struct StoreTransaction {
+    let db: Database
+    static let encoder: JSONEncoder = { let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]; return e }()
+
+    static func json(_ value: some Encodable) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(text.utf8))
+    }
+
+    // MARK: Jobs
+
+    public func nextJobSeq() throws -> Int {
+        (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs")) ?? 1
+    }
+
+    public func insertJob(id: String, seq: Int, plan: Plan, now: Double) throws {
+        try db.execute(
+            sql: "INSERT INTO jobs (id, seq, name, content_key, plan, status, submitted_at) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+            arguments: [id, seq, plan.jobName, plan.contentKey, try Self.json(plan), now])
+        let insert = try db.makeStatement(sql: "INSERT INTO tasks (job_id, idx, task_id, phase) VALUES (?, ?, ?, 'pending')")
+        for t in plan.tasks { try insert.execute(arguments: [id, t.index, t.id]) }
+        try event(job: id, task: nil, kind: "submitted", detail: "\(plan.tasks.count) tasks, dataset \(plan.datasetRoot.prefix(16))…", now: now)
+    }
+
+    public func jobs(unfinishedOnly: Bool = false) throws -> [StoredJob] {
+        let sql = "SELECT * FROM jobs" + (unfinishedOnly ? " WHERE status = 'running'" : "") + " ORDER BY seq"
+        return try Row.fetchAll(db, sql: sql).map(Self.job)
+    }
+
+    public func job(_ id: String) throws -> StoredJob? {
+        try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)
+    }
+
+    static func job(_ row: Row) throws -> StoredJob {
+        StoredJob(
+            id: row["id"], seq: row["seq"], name: row["name"], plan: try decode(Plan.self, row["plan"]),
+            status: JobStatus(rawValue: row["status"]) ?? .running, cancelRequested: (row["cancel_requested"] as Int) != 0,
+            submittedAt: row["submitted_at"], finishedAt: row["finished_at"], report: row["report"])
+    }
+
+    public func finishJob(_ id: String, status: JobStatus, report: String, now: Double) throws {
+        try db.execute(sql: "UPDATE jobs SET status = ?, report = ?, finished_at = ? WHERE id = ?", arguments: [status.rawValue, report, now, id])
+        try event(job: id, task: nil, kind: "finished", detail: status.rawValue, now: now)
+    }
+
+    public func requestCancel(_ id: String, now: Double) throws -> Bool {
+        try db.execute(sql: "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'", arguments: [id])
+        let changed = db.changesCount > 0
+        if changed { try event(job: id, task: nil, kind: "cancel-requested", detail: "", now: now) }
+        return changed
+    }
+
+    public func cancelRequests() throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT id FROM jobs WHERE status = 'running' AND cancel_requested = 1")
+    }
+
+    // MARK: Tasks
+
+    public func tasks(of job: String) throws -> [StoredTask] {
+        try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE job_id = ? ORDER BY idx", arguments: [job]).map { row in
+            let attempts = try Self.decode([String: Int].self, row["attempts"])
+            var byBudget: [RetryBudget: Int] = [:]
+            for (k, v) in attempts { if let b = RetryBudget(rawValue: k) { byBudget[b] = v } }
+            let state = RestoredTask(
+                phase: TaskPhase(rawValue: row["phase"]) ?? .pending, attempts: byBudget,
+                failedOn: Set(try Self.decode([String].self, row["failed_on"])), notBefore: row["not_before"],
+                lease: row["lease_id"], worker: row["worker"])
+            let failure: TaskFailure? = try (row["last_failure"] as String?).map { try Self.decode(TaskFailure.self, $0) }
+            return StoredTask(index: row["idx"], taskID: row["task_id"], state: state, lastFailure: failure)
+        }
+    }
+
+    public func updateTask(job: String, index: Int, state: RestoredTask, lastFailure: TaskFailure?) throws {
+        let attempts = Dictionary(uniqueKeysWithValues: state.attempts.map { ($0.key.rawValue, $0.value) })
+        try db.execute(
+            sql: """
+                UPDATE tasks SET phase = ?, attempts = ?, failed_on = ?, not_before = ?, lease_id = ?, worker = ?,
+                last_failure = ? WHERE job_id = ? AND idx = ?
+                """,
+            arguments: [
+                state.phase.rawValue, try Self.json(attempts), try Self.json(state.failedOn.sorted()), state.notBefore,
+                state.lease, state.worker, try lastFailure.map { try Self.json($0) }, job, index,
+            ])
+    }
+
+    public func phaseCounts(of job: String) throws -> [TaskPhase: Int] {
+        var out: [TaskPhase: Int] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT phase, COUNT(*) AS n FROM tasks WHERE job_id = ? GROUP BY phase", arguments: [job]) {
+            if let p = TaskPhase(rawValue: row["phase"]) { out[p] = row["n"] }
+        }
+        return out
+    }
+
+    // MARK: Results
+
+    /// The stored output hash of a task, if it has a result.
+    public func resultHash(job: String, index: Int) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT output_sha256 FROM results WHERE job_id = ? AND idx = ?", arguments: [job, index])
+    }
+
+    public func insertResult(job: String, index: Int, output: JSONValue, worker: String, attempt: Int, seconds: Double, now: Double) throws {
+        try db.execute(
+            sql: "INSERT INTO results (job_id, idx, output, output_sha256, worker, attempt, seconds, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [job, index, CanonicalJSON.compact(output), CanonicalJSON.sha256(output), worker, attempt, seconds, now])
+    }
+
+    public func outputs(of job: String) throws -> [Int: JSONValue] {
+        var out: [Int: JSONValue] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT idx, output FROM results WHERE job_id = ?", arguments: [job]) {
+            out[row["idx"]] = try JSONValue(parsing: Data((row["output"] as String).utf8))
+        }
+        return out
+    }
+
+    public func recordNondeterminism(job: String, index: Int, kept: String, other: String, worker: String, now: Double) throws {
+        try db.execute(
+            sql: "INSERT INTO nondeterminism (job_id, idx, kept_sha256, other_sha256, worker, at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [job, index, kept, other, worker, now])
+        try event(job: job, task: index, kind: "nondeterminism", detail: "output \(other.prefix(12))… differs from kept \(kept.prefix(12))…", now: now)
+    }
+
+    public func nondeterministicTasks(of job: String) throws -> [Int] {
+        try Int.fetchAll(db, sql: "SELECT DISTINCT idx FROM nondeterminism WHERE job_id = ? ORDER BY idx", arguments: [job])
+    }
+
+    // MARK: Events, workers, datasets
+
+    public func event(job: String?, task: Int?, kind: String, detail: String, now: Double) throws {
+        try db.execute(sql: "INSERT INTO events (at, job_id, task_idx, kind, detail) VALUES (?, ?, ?, ?, ?)", arguments: [now, job, task, kind, detail])
+    }
+
+    public func events(of job: String, limit: Int = 1000) throws -> [(at: Double, task: Int?, kind: String, detail: String)] {
+        try Row.fetchAll(db, sql: "SELECT * FROM events WHERE job_id = ? ORDER BY seq DESC LIMIT ?", arguments: [job, limit]).reversed().map {
+            ($0["at"], $0["task_idx"], $0["kind"], $0["detail"])
+        }
+    }
+
+    public func upsertWorker(name: String, labels: [String: String], slots: Int, now: Double) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO workers (name, labels, slots, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET labels = excluded.labels, slots = excluded.slots, last_seen = excluded.last_seen
+                """,
+            arguments: [name, try Self.json(labels), slots, now, now])
+    }
+
+    public func registerDataset(location: String, inventory: DatasetInventory, now: Double) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO datasets (location, root, inventory, added_at) VALUES (?, ?, ?, ?)",
+            arguments: [location, inventory.root, try Self.json(inventory), now])
+        try event(job: nil, task: nil, kind: "dataset-registered", detail: "root \(inventory.root.prefix(16))…, \(inventory.files.count) files", now: now)
+    }
+
+    public func dataset(location: String) throws -> (inventory: DatasetInventory, addedAt: Double)? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM datasets WHERE location = ?", arguments: [location]) else { return nil }
+        return (try Self.decode(DatasetInventory.self, row["inventory"]), row["added_at"])
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+
+/// What a kernel is, as manifests, `medgrid kernel list` and the planner see it. The implementation
+/// lives in MedGridKernels; the core only needs the description to validate and plan.
+public struct KernelDescription: Sendable, Hashable {
+    /// What a kernel reads.
+    public enum InputKind: String, Sendable, Hashable {
+        /// One imaging case: an image, optionally its label map as the mask.
+        case imagingCase = "imaging case"
+        /// Rows of a cohort table.
+        case cohort = "cohort"
+        /// Anything; used by the `debug.*` kernels.
+        case any = "any"
+    }
+
+    /// What a kernel gives back.
+    public enum OutputKind: String, Sendable, Hashable {
+        /// A JSON result for the report.
+        case result
+        /// A volume that the next pipeline step takes as its image.
+        case volume
+    }
+
+    public var name: String
+    public var version: String
+    public var summary: String
+    public var input: InputKind
+    public var output: OutputKind
+    public var parameters: [KernelParameter]
+    /// Conventions a reader of the results must know (units, definitions, empty-mask behaviour).
+    public var conventions: String
+
+    public init(
+        name: String, version: String, summary: String, input: InputKind, output: OutputKind,
+        parameters: [KernelParameter], conventions: String = ""
+    ) {
+        self.name = name
+        self.version = version
+        self.summary = summary
+        self.input = input
+        self.output = output
+        self.parameters = parameters
+        self.conventions = conventions
+    }
+
+    public func parameter(_ name: String) -> KernelParameter? { parameters.first { $0.name == name } }
+}
+
+/// One parameter of a kernel.
+public struct KernelParameter: Sendable, Hashable {
+    public enum ValueType: String, Sendable, Hashable {
+        case number, integer, string, boolean
+        case numberList = "list of numbers"
+        case stringList = "list of strings"
+    }
+
+    public var name: String
+    public var type: ValueType
+    public var summary: String
+    public var defaultValue: JSONValue?
+    public var required: Bool
+    /// Allowed values, for string parameters that take one of a few words.
+    public var choices: [String]?
+    /// Inclusive lower bound for numbers.
+    public var minimum: Double?
+
+    public init(
+        _ name: String, _ type: ValueType, _ summary: String, default defaultValue: JSONValue? = nil,
+        required: Bool = false, choices: [String]? = nil, minimum: Double? = nil
+    ) {
+        self.name = name
+        self.type = type
+        self.summary = summary
+        self.defaultValue = defaultValue
+        self.required = required
+        self.choices = choices
+        self.minimum = minimum
+    }
+
+    /// Checks a value against this parameter; returns it normalised (an integer given for a number stays
+    /// usable as either) or a sentence saying what was expected.
+    public func check(_ value: JSONValue) -> Result<JSONValue, ParameterProblem> {
+        func fail() -> Result<JSONValue, ParameterProblem> {
+            .failure(ParameterProblem(found: value, expected: expectation))
+        }
+        switch type {
+        case .number:
+            guard let d = value.doubleValue else { return fail() }
+            if let minimum, d < minimum { return fail() }
+        case .integer:
+            guard let i = value.intValue else { return fail() }
+            if let minimum, Double(i) < minimum { return fail() }
+            return .success(.int(i))
+        case .string:
+            guard let s = value.stringValue else { return fail() }
+            if let choices, !choices.contains(s) { return fail() }
+        case .boolean:
+            guard value.boolValue != nil else { return fail() }
+        case .numberList:
+            guard let a = value.arrayValue, a.allSatisfy({ $0.doubleValue != nil }) else { return fail() }
+            if let minimum, a.contains(where: { $0.doubleValue! < minimum }) { return fail() }
+        case .stringList:
+            if let s = value.stringValue {  // "a,b" is accepted for a list of strings
+                return .success(.array(s.split(separator: ",").map { .string(String($0)) }))
+            }
+            guard let a = value.arrayValue, a.allSatisfy({ $0.stringValue != nil }) else { return fail() }
+        }
+        return .success(value)
+    }
+
+    /// The sentence that says what a valid value looks like.
+    public var expectation: String {
+        var s: String
+        switch type {
+        case .number: s = "a number"
+        case .integer: s = "an integer"
+        case .string: s = "a string"
+        case .boolean: s = "true or false"
+        case .numberList: s = "a list of numbers"
+        case .stringList: s = "a list of strings"
+        }
+        if let minimum { s += " >= \(CanonicalJSON.format(minimum).replacingOccurrences(of: ".0", with: ""))" }
+        if let choices { s += " (one of \(choices.joined(separator: ", ")))" }
+        return s
+    }
+}
+
+/// Why a parameter value was refused.
+public struct ParameterProblem: Error, Sendable {
+    public var found: JSONValue
+    public var expected: String
+}
+
+/// The set of kernels a manifest may name. MedGridKernels provides the real one.
+public protocol KernelCatalog: Sendable {
+    var kernels: [KernelDescription] { get }
+}
+
+extension KernelCatalog {
+    public func kernel(named name: String) -> KernelDescription? { kernels.first { $0.name == name } }
+}
+
+/// Names of the per-case segmentation metrics a Benchmark may ask for.
+public enum SegmentationMetricName {
+    public static let all = ["dice", "jaccard", "hausdorff", "hd95", "assd", "nsd", "volume-difference"]
+}

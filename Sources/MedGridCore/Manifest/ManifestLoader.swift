@@ -1,0 +1,194 @@
+public import Foundation
+
+/// Reads a manifest file and checks everything about it at once: syntax, fields and their types,
+/// kernel names and parameters, and that the dataset or cohort it names exists.
+public struct ManifestLoader: Sendable {
+    public var catalog: any KernelCatalog
+
+    public init(catalog: any KernelCatalog) {
+        self.catalog = catalog
+    }
+
+    public static let apiVersion = "medgrid/v1"
+
+    /// Loads and validates the manifest at `url`; throws ``ManifestValidationError`` with every problem.
+    public func load(contentsOf url: URL) throws -> Manifest {
+        let file = url.relativePath
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ManifestValidationError(issues: [ManifestIssue(file: file, line: 0, column: 0, path: "", message: "cannot read the manifest file (no such file or not readable)")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ManifestValidationError(issues: [ManifestIssue(file: file, line: 1, column: 1, path: "", message: "is not UTF-8 text")])
+        }
+        return try load(text: text, file: file, baseDirectory: url.deletingLastPathComponent())
+    }
+
+    /// Loads and validates manifest text; relative paths resolve against `baseDirectory`.
+    public func load(text: String, file: String, baseDirectory: URL) throws -> Manifest {
+        let root: PositionedNode
+        do {
+            root = try PositionedNode.parse(text, file: file)
+        } catch {
+            throw ManifestValidationError(issues: [error])
+        }
+        var v = ManifestValidation(file: file, base: baseDirectory, catalog: catalog)
+        let manifest = v.validate(root)
+        if !v.issues.isEmpty || manifest == nil {
+            throw ManifestValidationError(issues: v.issues)
+        }
+        return manifest!
+    }
+}
+
+/// The rules, applied field by field; collects issues instead of stopping at the first.
+struct ManifestValidation {
+    let file: String
+    let base: URL
+    let catalog: any KernelCatalog
+    var issues: [ManifestIssue] = []
+
+    mutating func issue(_ node: PositionedNode, _ path: String, _ message: String) {
+        issues.append(ManifestIssue(file: file, line: node.line, column: node.column, path: path, message: message))
+    }
+
+    /// Reads a mapping's fields, flagging unknown keys (with a suggestion) and missing required ones.
+    mutating func fields(
+        _ node: PositionedNode, _ path: String, known: [String], required: [String] = []
+    ) -> [String: PositionedNode]? {
+        guard case .mapping(let pairs) = node.value else {
+            issue(node, path, "found \(node.found), expected a mapping")
+            return nil
+        }
+        var out: [String: PositionedNode] = [:]
+        for pair in pairs {
+            let p = path.isEmpty ? pair.key : "\(path).\(pair.key)"
+            if known.contains(pair.key) {
+                out[pair.key] = pair.value
+            } else {
+                issues.append(ManifestIssue(file: file, line: pair.keyLine, column: pair.keyColumn, path: p,
+                    message: "unknown field\(DidYouMean.hint(for: pair.key, among: known)); expected one of: \(known.joined(separator: ", "))"))
+            }
+        }
+        for key in required where out[key] == nil {
+            issue(node, path.isEmpty ? key : "\(path).\(key)", "missing (required)")
+        }
+        return out
+    }
+
+    mutating func string(_ node: PositionedNode?, _ path: String) -> String? {
+        guard let node else { return nil }
+        guard case .string(let s) = node.value else {
+            issue(node, path, "found \(node.found), expected a string")
+            return nil
+        }
+        return s
+    }
+
+    mutating func integer(_ node: PositionedNode?, _ path: String, range: ClosedRange<Int>) -> Int? {
+        guard let node else { return nil }
+        guard case .int(let i) = node.value else {
+            issue(node, path, "found \(node.found), expected an integer from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        guard range.contains(i) else {
+            issue(node, path, "found \(i), expected an integer from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return i
+    }
+
+    mutating func number(_ node: PositionedNode?, _ path: String, above lower: Double, orEqual: Bool = false) -> Double? {
+        guard let node else { return nil }
+        guard let d = node.json.doubleValue else {
+            issue(node, path, "found \(node.found), expected a number \(orEqual ? ">=" : ">") \(Int(lower))")
+            return nil
+        }
+        guard orEqual ? d >= lower : d > lower else {
+            issue(node, path, "found \(CanonicalJSON.compact(node.json)), expected a number \(orEqual ? ">=" : ">") \(Int(lower))")
+            return nil
+        }
+        return d
+    }
+
+    static let topFields = ["apiVersion", "kind", "metadata", "spec"]
+    static let commonSpecFields = ["dataset", "cohort", "shard", "retries", "timeoutSeconds", "priority", "placement", "seed"]
+    static let jobSpecFields = commonSpecFields + ["kernel", "params", "steps"]
+    static let benchmarkSpecFields = commonSpecFields + ["algorithms", "metrics", "ranking", "groundTruth"]
+
+    mutating func validate(_ root: PositionedNode) -> Manifest? {
+        guard let top = fields(root, "", known: Self.topFields, required: Self.topFields) else { return nil }
+        if let node = top["apiVersion"], let version = string(node, "apiVersion"), version != ManifestLoader.apiVersion {
+            issue(node, "apiVersion", "found \"\(version)\", expected \"\(ManifestLoader.apiVersion)\"")
+        }
+        var kind: Manifest.Kind?
+        if let node = top["kind"], let k = string(node, "kind") {
+            kind = Manifest.Kind(rawValue: k)
+            if kind == nil {
+                let names = Manifest.Kind.allCases.map(\.rawValue)
+                issue(node, "kind", "found \"\(k)\", expected one of: \(names.joined(separator: ", "))\(DidYouMean.hint(for: k, among: names))")
+            }
+        }
+        var name: String?, description: String?
+        if let node = top["metadata"], let meta = fields(node, "metadata", known: ["name", "description", "labels"], required: ["name"]) {
+            if let n = meta["name"], let s = string(n, "metadata.name") {
+                if Self.isValidName(s) { name = s } else {
+                    issue(n, "metadata.name", "found \"\(s)\", expected 1–63 lower-case letters, digits and hyphens, starting with a letter or digit")
+                }
+            }
+            description = string(meta["description"], "metadata.description")
+            if let labels = meta["labels"] { _ = stringMap(labels, "metadata.labels") }
+        }
+        guard let specNode = top["spec"] else { return nil }
+        let known = kind == .benchmark ? Self.benchmarkSpecFields : Self.jobSpecFields
+        guard let spec = fields(specNode, "spec", known: known) else { return nil }
+
+        let input = validateInput(spec, specNode, kind: kind)
+        let sharding = validateSharding(spec["shard"], input: input)
+        let retries = validateRetries(spec["retries"])
+        let timeout = number(spec["timeoutSeconds"], "spec.timeoutSeconds", above: 0) ?? 600
+        let priority = integer(spec["priority"], "spec.priority", range: -100...100) ?? 0
+        let placement = spec["placement"].flatMap { stringMap($0, "spec.placement") } ?? [:]
+        let seed = integer(spec["seed"], "spec.seed", range: 0...Int.max) ?? 0
+
+        var steps: [Manifest.Step] = []
+        var benchmark: Manifest.BenchmarkSettings?
+        if kind == .benchmark {
+            (steps, benchmark) = validateBenchmark(spec, specNode, input: input)
+        } else {
+            steps = validateJobSteps(spec, specNode, input: input)
+        }
+        guard issues.isEmpty, let kind, let name, let input else { return nil }
+        return Manifest(
+            kind: kind, name: name, description: description, input: input, steps: steps, benchmark: benchmark,
+            sharding: sharding, retries: retries, timeoutSeconds: timeout, priority: priority,
+            placement: placement, seed: UInt64(seed), file: file,
+            inputURL: resolve(input.path), document: root.json
+        )
+    }
+
+    static func isValidName(_ s: String) -> Bool {
+        guard (1...63).contains(s.count), let first = s.unicodeScalars.first else { return false }
+        let allowed = { (c: Unicode.Scalar) in ("a"..."z").contains(c) || ("0"..."9").contains(c) || c == "-" }
+        return s.unicodeScalars.allSatisfy(allowed) && first != "-"
+    }
+
+    func resolve(_ path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path).standardizedFileURL
+    }
+
+    mutating func stringMap(_ node: PositionedNode, _ path: String) -> [String: String]? {
+        guard case .mapping(let pairs) = node.value else {
+            issue(node, path, "found \(node.found), expected a mapping of names to strings (e.g. site: A)")
+            return nil
+        }
+        var out: [String: String] = [:]
+        for pair in pairs {
+            switch pair.value.value {
+            case .string(let s): out[pair.key] = s
+            case .int(let i): out[pair.key] = String(i)
+            default: issue(pair.value, "\(path).\(pair.key)", "found \(pair.value.found), expected a string")
+            }
+        }
+        return out
+    }
+}

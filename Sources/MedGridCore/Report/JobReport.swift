@@ -1,0 +1,81 @@
+/// Builds the canonical job report from a plan and the per-task outputs.
+///
+/// Only what is the same on every run goes in: no job IDs, times, worker names or attempt counts —
+/// those live in the store and in `medgrid status`. Cases come in plan order; aggregates are reduced in
+/// plan order, so the report does not depend on worker count, slots, shard size or completion order.
+public struct JobReportBuilder: Sendable {
+    public var suite: any KernelSuite
+    public var medgridVersion: String
+
+    public init(suite: any KernelSuite, medgridVersion: String) {
+        self.suite = suite
+        self.medgridVersion = medgridVersion
+    }
+
+    /// - Parameters:
+    ///   - outputs: task index → output, for the tasks that succeeded.
+    ///   - failures: task index → the failure that quarantined it.
+    public func build(plan: Plan, status: JobStatus, outputs: [Int: JSONValue], failures: [Int: TaskFailure]) -> JSONValue {
+        var provenance: [String: JSONValue] = [
+            "manifestSHA256": .string(plan.manifestSHA256),
+            "datasetRoot": .string(plan.datasetRoot),
+            "datasetFiles": .int(plan.inventory.files.count),
+            "datasetBytes": .int(Int(plan.inventory.totalBytes)),
+            "kernels": .array(plan.kernels.map { ["name": .string($0.name), "version": .string($0.version)] }),
+            "seed": .int(Int(plan.seed)),
+            "medgridVersion": .string(medgridVersion),
+            "manifest": plan.document,
+        ]
+        provenance["steps"] = .array(plan.steps.map { step in
+            var o: [String: JSONValue] = ["name": .string(step.name), "params": .object(step.params)]
+            if let k = step.kernel { o["kernel"] = .string(k) }
+            if let c = step.command { o["command"] = .array(c.map { .string($0) }) }
+            return .object(o)
+        })
+        var results: [JSONValue] = []
+        var aggregates: [String: JSONValue] = [:]
+        let resultSteps = plan.steps.filter { step in step.command != nil || step.kernel.flatMap { suite.kernel(named: $0)?.output } == .result }
+        for step in resultSteps {
+            var ordered: [JSONValue] = []
+            for task in plan.tasks {
+                guard let o = outputs[task.index] else { continue }
+                if let cases = o["cases"]?.arrayValue {
+                    ordered.append(contentsOf: cases.compactMap { $0["results"]?[step.name] })
+                } else if let r = o["steps"]?[step.name] {
+                    ordered.append(r)
+                }
+            }
+            do {
+                aggregates[step.name] = try suite.reduce(step: step, outputs: ordered)
+            } catch {
+                aggregates[step.name] = ["error": .string("\(error)")]
+            }
+        }
+        for task in plan.tasks {
+            if case .cases = task.unit, let perCase = outputs[task.index]?["cases"]?.arrayValue {
+                results.append(contentsOf: perCase)
+            }
+        }
+        let failed: [JSONValue] = plan.tasks.compactMap { task in
+            guard let f = failures[task.index] else { return nil }
+            var o: [String: JSONValue] = [
+                "task": .string(task.id), "covers": .string(task.unit.summary),
+                "kind": .string(f.kind.rawValue), "message": .string(f.message),
+            ]
+            if let tail = f.stderrTail, !tail.isEmpty { o["stderrTail"] = .string(tail) }
+            return .object(o)
+        }
+        let succeeded = outputs.count
+        return [
+            "apiVersion": "medgrid/v1",
+            "kind": "JobReport",
+            "job": ["name": .string(plan.jobName), "kind": .string(plan.kind)],
+            "status": .string(status.rawValue),
+            "summary": ["tasks": .int(plan.tasks.count), "succeeded": .int(succeeded), "failed": .int(failures.count)],
+            "provenance": .object(provenance),
+            "cases": .array(results),
+            "aggregates": .object(aggregates),
+            "failures": .array(failed),
+        ]
+    }
+}

@@ -1,0 +1,214 @@
+extension Scheduler {
+    /// A worker asks for up to `maxTasks` tasks. It gets at most its free slots plus the prefetch, from the
+    /// highest-priority job with runnable work, fewest-in-flight first among equals, in plan order.
+    public mutating func requestLease(worker id: String, maxTasks: Int, now: Double) -> [SchedulerDecision] {
+        guard var w = workers[id], !w.ghost else { return [] }
+        w.lastSeen = now
+        workers[id] = w
+        let room = min(maxTasks, w.slots + configuration.prefetch - w.inFlight)
+        guard room > 0 else { return [] }
+        leaseCounter += 1
+        let leaseID = "\(leasePrefix)-\(leaseCounter)"
+        var granted: [TaskRef] = []
+        while granted.count < room, let ref = nextTask(for: w, now: now) {
+            var job = jobs[ref.job]!
+            job.tasks[ref.index].phase = .leased
+            job.tasks[ref.index].lease = leaseID
+            job.tasks[ref.index].worker = id
+            job.inFlight += 1
+            jobs[ref.job] = job
+            granted.append(ref)
+        }
+        guard !granted.isEmpty else { return [] }
+        let lease = Lease(id: leaseID, worker: id, tasks: granted, grantedAt: now)
+        leases[leaseID] = lease
+        workers[id]!.leases.insert(leaseID)
+        workers[id]!.inFlight += granted.count
+        return [.leaseGranted(lease)]
+    }
+
+    /// Picks and removes the next runnable task for a worker.
+    mutating func nextTask(for w: WorkerState, now: Double) -> TaskRef? {
+        var best: String?
+        for id in jobOrder {
+            guard let job = jobs[id], job.status == .running, !job.cancelled, matches(w, job.placement),
+                runnableIndex(in: job, for: w, now: now) != nil
+            else { continue }
+            if let b = best, let bj = jobs[b] {
+                if (job.priority, -job.inFlight, -job.order) <= (bj.priority, -bj.inFlight, -bj.order) { continue }
+            }
+            best = id
+        }
+        guard let id = best, var job = jobs[id], let (index, fromRetry) = runnableIndex(in: job, for: w, now: now) else { return nil }
+        if fromRetry {
+            job.retry.removeAll { $0 == index }
+        } else {
+            job.head += 1
+        }
+        jobs[id] = job
+        return TaskRef(job: id, index: index)
+    }
+
+    /// The first runnable task of a job for this worker: a due retry not failed on this worker (unless no
+    /// other worker could take it), else the next fresh task.
+    func runnableIndex(in job: JobState, for w: WorkerState, now: Double) -> (Int, Bool)? {
+        for i in job.retry {
+            let t = job.tasks[i]
+            guard t.notBefore <= now else { continue }
+            if t.failedOn.contains(w.id) && hasOtherCandidate(for: t, placement: job.placement) { continue }
+            return (i, true)
+        }
+        if job.head < job.fresh.count { return (job.fresh[job.head], false) }
+        return nil
+    }
+
+    func hasOtherCandidate(for t: TaskState, placement: [String: String]) -> Bool {
+        workers.values.contains { !$0.ghost && !t.failedOn.contains($0.id) && matches($0, placement) }
+    }
+
+    func matches(_ w: WorkerState, _ placement: [String: String]) -> Bool {
+        placement.allSatisfy { w.labels[$0.key] == $0.value }
+    }
+
+    /// A worker reports how an attempt ended. Late results from expired leases are still accepted when the
+    /// task has no result yet: the first valid result wins.
+    public mutating func complete(
+        _ ref: TaskRef, worker: String, lease leaseID: String, failure: TaskFailure?, now: Double
+    ) -> [SchedulerDecision] {
+        if workers[worker] != nil { workers[worker]!.lastSeen = now }
+        guard var job = jobs[ref.job], ref.index < job.tasks.count else { return [] }
+        let task = job.tasks[ref.index]
+        let current = task.phase == .leased && task.lease == leaseID
+        var out: [SchedulerDecision] = []
+        if current { release(ref, worker: worker, lease: leaseID, job: &job) }
+        guard let failure else {
+            switch task.phase {
+            case .succeeded:
+                jobs[ref.job] = job
+                return [.duplicateResult(ref, worker: worker)]
+            case .failed, .cancelled:
+                jobs[ref.job] = job
+                return []
+            case .pending, .leased:
+                if task.phase == .leased && !current, let other = task.worker {
+                    release(ref, worker: other, lease: task.lease, job: &job)
+                    out.append(.stopTasks(worker: other, tasks: [ref]))
+                }
+                if task.phase == .pending { job.retry.removeAll { $0 == ref.index } }
+                job.tasks[ref.index].phase = .succeeded
+                job.tasks[ref.index].lease = nil
+                job.tasks[ref.index].worker = worker
+                job.remaining -= 1
+                jobs[ref.job] = job
+                out.append(.taskSucceeded(ref, worker: worker, attempt: task.totalAttempts + 1))
+                return out + finishIfDone(ref.job)
+            }
+        }
+        guard current else {  // a stale failure changes nothing
+            jobs[ref.job] = job
+            return []
+        }
+        jobs[ref.job] = job
+        return fail(ref, failure: failure, worker: worker, now: now)
+    }
+
+    /// Charges a failed attempt and either schedules a retry or quarantines the task.
+    mutating func fail(_ ref: TaskRef, failure: TaskFailure, worker: String?, now: Double) -> [SchedulerDecision] {
+        var job = jobs[ref.job]!
+        var t = job.tasks[ref.index]
+        t.lastFailure = failure
+        t.lease = nil
+        t.worker = nil
+        if let worker { t.failedOn.insert(worker) }
+        var out: [SchedulerDecision] = []
+        if job.cancelled {
+            t.phase = .cancelled
+        } else if let budget = failure.budget {
+            t.attempts[budget, default: 0] += 1
+            let allowed: Int
+            switch budget {
+            case .lostWorker: allowed = job.retries.lostWorker
+            case .kernelError: allowed = job.retries.kernelError
+            case .timeout: allowed = job.retries.timeout
+            }
+            if t.attempts[budget]! <= allowed {
+                let n = t.totalAttempts
+                let delay = min(job.retries.maxBackoffSeconds, job.retries.backoffSeconds * Double(1 << min(n - 1, 20)))
+                t.notBefore = now + (budget == .lostWorker ? 0 : delay)
+                t.phase = .pending
+                job.retry.append(ref.index)
+                out.append(.taskRequeued(ref, failure: failure, attempt: n, notBefore: t.notBefore))
+            } else {
+                t.phase = .failed
+                job.remaining -= 1
+                out.append(.taskQuarantined(ref, failure: failure, attempts: t.totalAttempts))
+            }
+        } else {
+            t.phase = .failed
+            job.remaining -= 1
+            out.append(.taskQuarantined(ref, failure: failure, attempts: t.totalAttempts + 1))
+        }
+        job.tasks[ref.index] = t
+        jobs[ref.job] = job
+        return out + finishIfDone(ref.job)
+    }
+
+    /// Advances time: workers silent for longer than the lease TTL are lost and their leases expire.
+    public mutating func tick(now: Double) -> [SchedulerDecision] {
+        var out: [SchedulerDecision] = []
+        for id in workers.keys.sorted() {
+            guard let w = workers[id], now - w.lastSeen > configuration.leaseTTL else { continue }
+            for leaseID in w.leases.sorted() { out += expire(lease: leaseID, now: now) }
+            workers[id] = nil
+            out.append(.workerLost(id))
+        }
+        return out
+    }
+
+    /// Expires a lease: its unfinished tasks fail with `lostWorker` (and are retried within that budget).
+    mutating func expire(lease leaseID: String, now: Double) -> [SchedulerDecision] {
+        guard let lease = leases[leaseID] else { return [] }
+        var out: [SchedulerDecision] = [.leaseExpired(leaseID: leaseID, worker: lease.worker, tasks: lease.tasks)]
+        for ref in lease.tasks {
+            guard var job = jobs[ref.job], job.tasks[ref.index].phase == .leased, job.tasks[ref.index].lease == leaseID else { continue }
+            release(ref, worker: lease.worker, lease: leaseID, job: &job)
+            jobs[ref.job] = job
+            out += fail(ref, failure: TaskFailure(kind: .lostWorker, message: "worker \(lease.worker) stopped heartbeating; lease \(leaseID) expired"), worker: lease.worker, now: now)
+        }
+        leases[leaseID] = nil
+        workers[lease.worker]?.leases.remove(leaseID)
+        return out
+    }
+
+    /// Takes a leased task off its worker's books.
+    mutating func release(_ ref: TaskRef, worker: String, lease leaseID: String?, job: inout JobState) {
+        job.inFlight -= 1
+        job.tasks[ref.index].lease = nil
+        if workers[worker] != nil { workers[worker]!.inFlight -= 1 }
+        if let leaseID, var lease = leases[leaseID] {
+            lease.tasks.removeAll { $0 == ref }
+            if lease.tasks.isEmpty {
+                leases[leaseID] = nil
+                workers[worker]?.leases.remove(leaseID)
+            } else {
+                leases[leaseID] = lease
+            }
+        }
+    }
+
+    mutating func finishIfDone(_ id: String) -> [SchedulerDecision] {
+        guard var job = jobs[id], job.status == .running, job.remaining == 0 else { return [] }
+        let phases = job.tasks.map(\.phase)
+        if job.cancelled {
+            job.status = .cancelled
+        } else if phases.allSatisfy({ $0 == .succeeded }) {
+            job.status = .succeeded
+        } else if phases.contains(.succeeded) {
+            job.status = .partiallyFailed
+        } else {
+            job.status = .failed
+        }
+        jobs[id] = job
+        return [.jobFinished(id, job.status)]
+    }
+}

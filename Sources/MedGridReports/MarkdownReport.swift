@@ -1,0 +1,126 @@
+public import MedGridCore
+import Foundation
+
+/// Renders a canonical job report (JSON) as Markdown: provenance, outcome, per-case results,
+/// aggregates and failures. Deterministic: the same report gives the same text.
+public enum MarkdownReport {
+    public static func render(_ report: JSONValue) -> String {
+        var out: [String] = []
+        let name = report["job"]?["name"]?.stringValue ?? "job"
+        let kind = report["job"]?["kind"]?.stringValue ?? "Job"
+        out.append("# \(kind) report: \(name)")
+        out.append("")
+        let status = report["status"]?.stringValue ?? "unknown"
+        let s = report["summary"]
+        out.append("**Status:** \(status) — \(s?["succeeded"]?.intValue ?? 0) of \(s?["tasks"]?.intValue ?? 0) tasks succeeded, \(s?["failed"]?.intValue ?? 0) failed.")
+        out.append("")
+        out.append("## Provenance")
+        out.append("")
+        out.append("| what | value |")
+        out.append("|---|---|")
+        let p = report["provenance"]
+        out.append("| manifest SHA-256 | `\(p?["manifestSHA256"]?.stringValue ?? "")` |")
+        out.append("| dataset Merkle root | `\(p?["datasetRoot"]?.stringValue ?? "")` |")
+        out.append("| dataset | \(p?["datasetFiles"]?.intValue ?? 0) files, \(p?["datasetBytes"]?.intValue ?? 0) bytes |")
+        let kernels = p?["kernels"]?.arrayValue?.map { "\($0["name"]?.stringValue ?? "") \($0["version"]?.stringValue ?? "")" } ?? []
+        out.append("| kernels | \(kernels.joined(separator: ", ")) |")
+        out.append("| seed | \(p?["seed"]?.intValue ?? 0) |")
+        out.append("| MedGrid | \(p?["medgridVersion"]?.stringValue ?? "") |")
+        for step in p?["steps"]?.arrayValue ?? [] {
+            let params = step["params"].map { CanonicalJSON.compact($0) } ?? "{}"
+            out.append("| step \(step["name"]?.stringValue ?? "") | `\(escape(params))` |")
+        }
+        out.append("")
+        if let cases = report["cases"]?.arrayValue, !cases.isEmpty {
+            out.append("## Per-case results")
+            out.append("")
+            var columns: [String] = []
+            var rows: [(String, [String: String])] = []
+            for c in cases {
+                var flat: [String: String] = [:]
+                flatten(c["results"] ?? .null, prefix: "", into: &flat)
+                for k in flat.keys.sorted() where !columns.contains(k) { columns.append(k) }
+                rows.append((c["case"]?.stringValue ?? "", flat))
+            }
+            out.append("| case | " + columns.joined(separator: " | ") + " |")
+            out.append("|---|" + columns.map { _ in "---:" }.joined(separator: "|") + "|")
+            for (id, flat) in rows {
+                out.append("| \(escape(id)) | " + columns.map { flat[$0] ?? "" }.joined(separator: " | ") + " |")
+            }
+            out.append("")
+        }
+        if let aggregates = report["aggregates"]?.objectValue, !aggregates.isEmpty {
+            out.append("## Aggregates")
+            out.append("")
+            for key in aggregates.keys.sorted() {
+                out.append("### \(key)")
+                out.append("")
+                out.append("```json")
+                out.append(CanonicalJSON.encode(aggregates[key]!).trimmingSuffixNewline())
+                out.append("```")
+                out.append("")
+            }
+        }
+        if let failures = report["failures"]?.arrayValue, !failures.isEmpty {
+            out.append("## Failed tasks")
+            out.append("")
+            out.append("| task | covers | kind | message |")
+            out.append("|---|---|---|---|")
+            for f in failures {
+                out.append("| \(f["task"]?.stringValue ?? "") | \(escape(f["covers"]?.stringValue ?? "")) | \(f["kind"]?.stringValue ?? "") | \(escape(f["message"]?.stringValue ?? "")) |")
+            }
+            out.append("")
+            for f in failures {
+                if let tail = f["stderrTail"]?.stringValue, !tail.isEmpty {
+                    out.append("stderr of \(f["task"]?.stringValue ?? ""):")
+                    out.append("")
+                    out.append("```")
+                    out.append(tail)
+                    out.append("```")
+                    out.append("")
+                }
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func flatten(_ v: JSONValue, prefix: String, into out: inout [String: String]) {
+        switch v {
+        case .object(let o):
+            for (k, child) in o { flatten(child, prefix: prefix.isEmpty ? k : "\(prefix).\(k)", into: &out) }
+        case .double(let d):
+            out[prefix] = format(d)
+        case .int(let i):
+            out[prefix] = String(i)
+        case .null:
+            out[prefix] = "—"
+        case .string(let s):
+            out[prefix] = escape(s)
+        case .bool(let b):
+            out[prefix] = b ? "true" : "false"
+        case .array:
+            out[prefix] = escape(CanonicalJSON.compact(v))
+        }
+    }
+
+    /// Six significant digits, deterministic.
+    static func format(_ d: Double) -> String {
+        guard d.isFinite else { return "—" }
+        if d == d.rounded() && abs(d) < 1e12 { return String(Int(d)) }
+        let magnitude = d == 0 ? 0 : Int(floor(log10(abs(d))))
+        let decimals = max(0, 5 - magnitude)
+        let scale = pow(10.0, Double(min(decimals, 12)))
+        let rounded = (d * scale).rounded() / scale
+        return "\(rounded)"
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+extension String {
+    func trimmingSuffixNewline() -> String {
+        hasSuffix("\n") ? String(dropLast()) : self
+    }
+}

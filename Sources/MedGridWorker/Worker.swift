@@ -1,0 +1,215 @@
+public import Foundation
+public import Logging
+public import MedGridCore
+
+/// The worker daemon's logic: registers, long-polls for lease batches, runs tasks in parallel slots,
+/// heartbeats, and uploads results in batches, keeping each result until the coordinator acknowledges it.
+///
+/// Cancelling ``run()`` drains: no new leases, running tasks finish and are reported, then the worker
+/// leaves and hands back what it had not started.
+public actor Worker {
+    public struct Configuration: Sendable {
+        public var name: String
+        public var labels: [String: String] = [:]
+        /// Tasks run at once; defaults to the core count.
+        public var slots: Int = ProcessInfo.processInfo.activeProcessorCount
+        /// Tasks held beyond the slots so a slot never waits for the next lease.
+        public var prefetch: Int = 1
+        /// How long one lease long-poll may wait at the coordinator.
+        public var leaseWait: Double = 5
+        /// Most results per upload.
+        public var maxBatch: Int = 256
+
+        public init(name: String) { self.name = name }
+
+        public static func defaults(name: String, configure: (inout Configuration) -> Void) -> Configuration {
+            var c = Configuration(name: name)
+            configure(&c)
+            return c
+        }
+    }
+
+    let configuration: Configuration
+    let link: any CoordinatorLink
+    let executor: any TaskExecutor
+    let logger: Logger
+
+    var heartbeatInterval = 2.0
+    var queue: [TaskAssignment] = []
+    var running: [String: TaskAssignment] = [:]
+    var outbox: [TaskResult] = []
+    var leaseTasks: [String: Int] = [:]
+    var draining = false
+    var finished = false
+    var slotWaiters: [CheckedContinuation<TaskAssignment?, Never>] = []
+    var capacityWaiters: [CheckedContinuation<Void, Never>] = []
+    var outboxWaiters: [CheckedContinuation<Void, Never>] = []
+    public private(set) var completed = 0
+
+    public init(configuration: Configuration, link: any CoordinatorLink, executor: any TaskExecutor, logger: Logger) {
+        self.configuration = configuration
+        self.link = link
+        self.executor = executor
+        self.logger = logger
+    }
+
+    /// Runs until cancelled, then drains and leaves.
+    public func run() async throws {
+        try await register()
+        let inner = Task { await self.loops() }
+        await withTaskCancellationHandler {
+            await inner.value
+        } onCancel: {
+            Task { await self.beginDrain() }
+        }
+    }
+
+    func loops() async {
+        let leasing = Task { await self.leaseLoop() }
+        let beating = Task { await self.heartbeatLoop() }
+        let flushing = Task { await self.flushLoop() }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<max(1, configuration.slots) { group.addTask { await self.slotLoop() } }
+        }
+        leasing.cancel()
+        finished = true
+        wake(&outboxWaiters)
+        await flushing.value
+        beating.cancel()
+        await executor.shutdown()
+        do {
+            try await link.leave(worker: configuration.name)
+        } catch {
+            logger.warning("could not tell the coordinator this worker leaves", metadata: ["medgrid.error": "\(error)"])
+        }
+        logger.info("worker stopped", metadata: ["medgrid.worker": "\(configuration.name)", "medgrid.completed": "\(completed)"])
+    }
+
+    func beginDrain() {
+        guard !draining else { return }
+        draining = true
+        logger.info("worker draining: finishing running tasks", metadata: ["medgrid.running": "\(running.count)", "medgrid.queued": "\(queue.count)"])
+        queue.removeAll()
+        let waiting = slotWaiters
+        slotWaiters = []
+        for c in waiting { c.resume(returning: nil) }
+        wake(&capacityWaiters)
+    }
+
+    func register() async throws {
+        var delay = 0.2
+        while true {
+            do {
+                let reply = try await link.register(WorkerProtocol.Register(
+                    worker: configuration.name, labels: configuration.labels, slots: configuration.slots, heldLeases: Array(leaseTasks.keys)))
+                heartbeatInterval = reply.heartbeatInterval
+                return
+            } catch {
+                if Task.isCancelled || draining { throw error }
+                logger.warning("coordinator unreachable; retrying", metadata: ["medgrid.error": "\(error)", "medgrid.retry_in_s": "\(delay)"])
+                try await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 30)
+            }
+        }
+    }
+
+    // MARK: Loops
+
+    func leaseLoop() async {
+        var delay = 0.2
+        while !draining && !Task.isCancelled {
+            let want = configuration.slots + configuration.prefetch - queue.count - running.count
+            if want <= 0 {
+                await withCheckedContinuation { capacityWaiters.append($0) }
+                continue
+            }
+            do {
+                let grant = try await link.lease(WorkerProtocol.LeaseRequest(worker: configuration.name, maxTasks: want, waitSeconds: configuration.leaseWait))
+                delay = 0.2
+                guard let lease = grant.lease, !grant.tasks.isEmpty else { continue }
+                leaseTasks[lease, default: 0] += grant.tasks.count
+                if draining { continue }  // handed back when the worker leaves
+                for a in grant.tasks {
+                    if let c = slotWaiters.popLast() { running[a.key] = a; c.resume(returning: a) } else { queue.append(a) }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("lease request failed; retrying", metadata: ["medgrid.error": "\(error)", "medgrid.retry_in_s": "\(delay)"])
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 30)
+            }
+        }
+    }
+
+    func slotLoop() async {
+        while true {
+            let next: TaskAssignment?
+            if !queue.isEmpty {
+                next = queue.removeFirst()
+                running[next!.key] = next
+            } else if draining {
+                return
+            } else {
+                next = await withCheckedContinuation { slotWaiters.append($0) }
+            }
+            guard let a = next else { return }
+            let result = await executor.execute(a)
+            running[a.key] = nil
+            completed += 1
+            leaseTasks[a.lease, default: 1] -= 1
+            if leaseTasks[a.lease]! <= 0 { leaseTasks[a.lease] = nil }
+            outbox.append(result)
+            wake(&outboxWaiters)
+            wake(&capacityWaiters)
+        }
+    }
+
+    func flushLoop() async {
+        var delay = 0.2
+        while true {
+            if outbox.isEmpty {
+                if finished { return }
+                await withCheckedContinuation { outboxWaiters.append($0) }
+                continue
+            }
+            let batch = Array(outbox.prefix(configuration.maxBatch))
+            do {
+                let ack = try await link.submit(WorkerProtocol.ResultBatch(worker: configuration.name, results: batch))
+                let accepted = Set(ack.accepted)
+                outbox.removeAll { r in accepted.contains(r.task.description) && batch.contains(r) }
+                delay = 0.2
+            } catch {
+                logger.warning("result upload failed; keeping results and retrying", metadata: ["medgrid.error": "\(error)", "medgrid.pending": "\(outbox.count)"])
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 30)
+                if finished && delay >= 30 { return }
+            }
+        }
+    }
+
+    func heartbeatLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(heartbeatInterval))
+            if Task.isCancelled { return }
+            do {
+                let reply = try await link.heartbeat(WorkerProtocol.Heartbeat(worker: configuration.name, running: Array(running.keys)))
+                if !reply.known && !draining {
+                    logger.info("coordinator does not know this worker; registering again")
+                    try await register()
+                }
+                for key in reply.stop {
+                    queue.removeAll { $0.key == key }
+                    if let a = running[key] { await executor.stop(a) }
+                }
+            } catch {
+                logger.warning("heartbeat failed", metadata: ["medgrid.error": "\(error)"])
+            }
+        }
+    }
+
+    func wake(_ list: inout [CheckedContinuation<Void, Never>]) {
+        let w = list
+        list = []
+        for c in w { c.resume() }
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MedGridCore
+import MedGridCoordinator
+import MedGridKernels
+import MedGridReports
+import MedGridWorker
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a manifest on this machine: a coordinator and local workers in one command.",
+        discussion: """
+            Starts a coordinator on the state directory and N local workers (each with its own kernel processes), \
+            runs the job with a live progress bar, and writes the report (report.json, the canonical one, and \
+            report.md) under reports/<job-name>/. If the state directory holds an unfinished job with the same \
+            manifest and data (say, after a crash), that job is resumed instead of started again.
+            """)
+
+    @Argument(help: ArgumentHelp("The job manifest (YAML or JSON).", valueName: "manifest"))
+    var manifest: String
+
+    @Option(help: "Local worker count.")
+    var workers: Int = 1
+
+    @Option(help: "Task slots per worker (default: the core count).")
+    var slots: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @OptionGroup var state: StateOptions
+
+    @Option(help: ArgumentHelp("Where to write the report (default: reports/<job-name>).", valueName: "dir"))
+    var out: String?
+
+    @Option(name: .customLong("lease-ttl"), help: ArgumentHelp("Seconds a silent worker keeps its leases.", valueName: "seconds"))
+    var leaseTTL: Double = 10
+
+    @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "warning"
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        guard workers >= 1 && workers <= 64 else { throw ValidationError("--workers must be from 1 to 64") }
+        guard slots >= 1 && slots <= 256 else { throw ValidationError("--slots must be from 1 to 256") }
+        guard leaseTTL > 0 else { throw ValidationError("--lease-ttl must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+    }
+
+    func run() async throws {
+        let m = try loadManifest(manifest)
+        let status = try await reportingErrors { try await execute(m) }
+        if status != .succeeded { throw ExitCode(2) }
+    }
+
+    func execute(_ m: Manifest) async throws -> JobStatus {
+        var logger = Logger(label: "medgrid")
+        logger.logLevel = Logger.Level(rawValue: logLevel)!
+        let config = Coordinator.Configuration.defaults {
+            $0.scheduler.leaseTTL = leaseTTL
+            $0.scheduler.heartbeatInterval = min(2, leaseTTL / 3)
+            $0.medgridVersion = MedGrid.version
+        }
+        let coordinator = try Coordinator(stateDirectory: state.url, suite: KernelRegistry.standard, configuration: config, logger: logger)
+        let jobID = try await coordinator.submit(m, reuseUnfinished: true)
+        let executable = selfExecutable()
+        let clock = Task { await coordinator.run() }
+        var workerTasks: [Task<Void, any Error>] = []
+        for i in 1...workers {
+            let w = Worker(
+                configuration: .defaults(name: "local-\(i)") { $0.slots = slots; $0.leaseWait = 2 },
+                link: coordinator, executor: ProcessExecutor(executable: executable), logger: logger)
+            workerTasks.append(Task { try await w.run() })
+        }
+        let progress = ProgressDisplay(enabled: !quiet, label: jobID)
+        var status = JobStatus.running
+        while true {
+            let counts = try await coordinator.progress(of: jobID)
+            status = await coordinator.jobStatus(jobID) ?? .running
+            progress.update(counts: counts)
+            if status.isTerminal { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        progress.finish()
+        for t in workerTasks { t.cancel() }
+        for t in workerTasks { _ = try? await t.value }
+        clock.cancel()
+        guard let job = try coordinator.store.read({ try $0.job(jobID) }), let text = job.report else {
+            throw MedGridError(.io, "job \(jobID) finished without a report")
+        }
+        let outDir = URL(fileURLWithPath: out ?? "reports/\(m.name)").standardizedFileURL
+        try writeReport(text, to: outDir)
+        let report = try JSONValue(parsing: Data(text.utf8))
+        let s = report["summary"]
+        print("\(jobID): \(status.rawValue) — \(s?["succeeded"]?.intValue ?? 0)/\(s?["tasks"]?.intValue ?? 0) tasks succeeded, \(s?["failed"]?.intValue ?? 0) failed")
+        for f in report["failures"]?.arrayValue?.prefix(5) ?? [] {
+            print("  failed \(f["task"]?.stringValue ?? ""): \(f["kind"]?.stringValue ?? ""): \(f["message"]?.stringValue ?? "")")
+        }
+        print("report: \(outDir.path)/report.json, report.md")
+        return status
+    }
+}
+
+/// Writes report.json (canonical) and report.md into a folder.
+func writeReport(_ canonical: String, to folder: URL) throws {
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try Data(canonical.utf8).write(to: folder.appendingPathComponent("report.json"), options: .atomic)
+    let report = try JSONValue(parsing: Data(canonical.utf8))
+    try Data(MarkdownReport.render(report).utf8).write(to: folder.appendingPathComponent("report.md"), options: .atomic)
+}
+
+/// The path of the running medgrid binary, for starting executor processes.
+func selfExecutable() -> String {
+    if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+    return CommandLine.arguments[0]
+}
