@@ -4,6 +4,10 @@ public import MedGridCore
 
 extension Coordinator: CoordinatorLink {
     public func register(_ request: WorkerProtocol.Register) async throws -> WorkerProtocol.Registered {
+        try metered { try registerNow(request) }
+    }
+
+    func registerNow(_ request: WorkerProtocol.Register) throws -> WorkerProtocol.Registered {
         guard request.protocolVersion == WorkerProtocol.version else {
             throw MedGridError(.unsupported, "worker \(request.worker) speaks protocol \(request.protocolVersion), this coordinator \(WorkerProtocol.version)")
         }
@@ -19,11 +23,13 @@ extension Coordinator: CoordinatorLink {
     public func lease(_ request: WorkerProtocol.LeaseRequest) async throws -> WorkerProtocol.LeaseGrant {
         let deadline = now + max(0, min(request.waitSeconds, 60))
         while true {
-            let decisions = scheduler.requestLease(worker: request.worker, maxTasks: request.maxTasks, now: now)
-            if case .leaseGranted(let lease)? = decisions.first {
+            let grant: WorkerProtocol.LeaseGrant? = try metered {
+                let decisions = scheduler.requestLease(worker: request.worker, maxTasks: request.maxTasks, now: now)
+                guard case .leaseGranted(let lease)? = decisions.first else { return nil }
                 try apply(decisions, touched: [])
                 return WorkerProtocol.LeaseGrant(lease: lease.id, tasks: lease.tasks.map { assignment($0, lease: lease) })
             }
+            if let grant { return grant }
             let remaining = deadline - now
             if remaining <= 0 || Task.isCancelled { return WorkerProtocol.LeaseGrant(lease: nil, tasks: []) }
             await waitForChange(timeout: remaining)
@@ -41,6 +47,10 @@ extension Coordinator: CoordinatorLink {
     }
 
     public func heartbeat(_ request: WorkerProtocol.Heartbeat) async throws -> WorkerProtocol.HeartbeatReply {
+        metered { heartbeatNow(request) }
+    }
+
+    func heartbeatNow(_ request: WorkerProtocol.Heartbeat) -> WorkerProtocol.HeartbeatReply {
         let known = scheduler.connectedWorkers.contains(request.worker)
         _ = scheduler.heartbeat(worker: request.worker, now: now)
         let stop = stops.removeValue(forKey: request.worker) ?? []
@@ -48,6 +58,10 @@ extension Coordinator: CoordinatorLink {
     }
 
     public func submit(_ batch: WorkerProtocol.ResultBatch) async throws -> WorkerProtocol.ResultAck {
+        try metered { try submitNow(batch) }
+    }
+
+    func submitNow(_ batch: WorkerProtocol.ResultBatch) throws -> WorkerProtocol.ResultAck {
         let t = now
         var decisions: [SchedulerDecision] = []
         var newResults: [TaskResult] = []
@@ -78,6 +92,12 @@ extension Coordinator: CoordinatorLink {
             }
         }
         if !newRows.isEmpty { wakeAll() }
+        // A disagreement found after the job ended goes into its report too.
+        for job in Set(dupRows.map(\.task.job)) where scheduler.status(of: job)?.isTerminal == true {
+            if try store.read({ try $0.nondeterministicTasks(of: job) }).isEmpty == false {
+                try finish(job: job, status: scheduler.status(of: job)!)
+            }
+        }
         return WorkerProtocol.ResultAck(accepted: batch.results.map(\.task.description))
     }
 

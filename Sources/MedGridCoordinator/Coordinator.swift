@@ -30,6 +30,8 @@ public actor Coordinator {
     var stops: [String: Set<TaskRef>] = [:]
     var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     var nextWaiter = 0
+    /// CPU time this coordinator spent handling events, in nanoseconds (thread CPU clock).
+    var cpuNanoseconds: UInt64 = 0
     var lastSnapshot = 0.0
 
     public init(stateDirectory: URL, suite: any KernelSuite, configuration: Configuration = .init(), logger: Logger) throws {
@@ -121,6 +123,17 @@ public actor Coordinator {
 
     public var connectedWorkers: [String] { scheduler.connectedWorkers }
 
+    /// CPU seconds spent in the coordinator's own event handling (scheduling, store writes, report building),
+    /// measured with the thread CPU clock around each handler; waiting is not counted.
+    public var cpuSeconds: Double { Double(cpuNanoseconds) / 1e9 }
+
+    /// Runs a synchronous section and adds its thread CPU time to ``cpuSeconds``.
+    func metered<T>(_ body: () throws -> T) rethrows -> T {
+        let start = threadCPUNanoseconds()
+        defer { cpuNanoseconds += threadCPUNanoseconds() - start }
+        return try body()
+    }
+
     // MARK: Time
 
     /// Runs the clock: expires silent workers' leases, applies cancel requests from other processes and
@@ -135,7 +148,7 @@ public actor Coordinator {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(configuration.tickInterval))
             do {
-                try tick()
+                try metered { try tick() }
             } catch {
                 logger.error("coordinator tick failed", metadata: ["medgrid.error": "\(error)"])
             }
@@ -190,4 +203,11 @@ public actor Coordinator {
         waiters = [:]
         for c in w.values { c.resume() }
     }
+}
+
+/// CPU time of the calling thread.
+func threadCPUNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

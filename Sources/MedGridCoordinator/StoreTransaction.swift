@@ -164,3 +164,10 @@ public struct StoreTransaction {
         return (try Self.decode(DatasetInventory.self, row["inventory"]), row["added_at"])
     }
 }
+
+extension StoreTransaction {
+    /// Runs raw SQL; for tests and maintenance only.
+    public func rawExecute(_ sql: String) throws {
+        try db.execute(sql: sql)
+    }
+}

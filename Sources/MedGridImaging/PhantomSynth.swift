@@ -14,7 +14,7 @@ public import Foundation
 public enum PhantomSynth {
     /// What to generate.
     public struct Settings: Sendable {
-        /// Number of training cases, 1...999.
+        /// Number of training cases, 1...99999.
         public var cases: Int
         /// Voxel counts along x, y, z; each at least 8.
         public var size: SIMD3<Int>
@@ -147,8 +147,8 @@ public enum PhantomSynth {
     }
 
     private static func validate(_ s: Settings) throws {
-        guard (1...999).contains(s.cases) else {
-            throw ImagingError(.invalidArgument, "cases is \(s.cases) (expected 1...999)")
+        guard (1...99_999).contains(s.cases) else {
+            throw ImagingError(.invalidArgument, "cases is \(s.cases) (expected 1...99999)")
         }
         guard (0..<3).allSatisfy({ (8...1024).contains(s.size[$0]) }) else {
             throw ImagingError(.invalidArgument, "size \(s.size) must be 8...1024 voxels per axis")

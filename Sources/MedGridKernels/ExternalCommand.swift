@@ -7,6 +7,7 @@ public import MedGridCore
 public enum ExternalCommand {
     public static func run(_ command: [String], task: JSONValue, timeout: Double) throws -> JSONValue {
         guard let program = command.first else { throw MedGridError(.invalidInput, "empty command") }
+        signal(SIGPIPE, SIG_IGN)  // a command that exits without reading its stdin must not take us down
         let taskText = CanonicalJSON.encode(task)
         let taskFile = FileManager.default.temporaryDirectory.appendingPathComponent("medgrid-task-\(UUID().uuidString).json")
         try Data(taskText.utf8).write(to: taskFile)
@@ -48,7 +49,8 @@ public enum ExternalCommand {
         if done.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
             if done.wait(timeout: .now() + 2) == .timedOut { kill(process.processIdentifier, SIGKILL); done.wait() }
-            readers.wait()
+            // A grandchild may still hold the pipes open; do not wait for it past a moment.
+            _ = readers.wait(timeout: .now() + 1)
             throw ExternalCommandFailure(kind: .timeout, message: "command \(program) ran past the time limit of \(CanonicalJSON.format(timeout)) s", stderrTail: tail(errBox.data))
         }
         readers.wait()

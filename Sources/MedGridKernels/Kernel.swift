@@ -9,7 +9,9 @@ public enum KernelInput: Sendable {
     case imagingCase(id: String, image: Volume, label: Volume?)
     /// Rows of a cohort table.
     case cohort(table: CohortTable, file: String)
-    /// Nothing; for the `debug.*` kernels.
+    /// An imaging case that was not loaded, by ID; for kernels that read no voxels (`debug.*`).
+    case reference(id: String)
+    /// Nothing; for the `debug.*` kernels run alone.
     case none
 }
 

@@ -44,7 +44,7 @@ public struct TaskRunner: Sendable {
                 var results: [String: JSONValue] = [:]
                 for (step, kernel, params) in kernels {
                     if let kernel, let params {
-                        let input: KernelInput = image.map { .imagingCase(id: c.id, image: $0, label: label) } ?? .none
+                        let input: KernelInput = image.map { .imagingCase(id: c.id, image: $0, label: label) } ?? .reference(id: c.id)
                         switch try kernel.run(input, parameters: params, seed: a.seed) {
                         case .result(let r): results[step.name] = r
                         case .volume(let v): image = v

@@ -12,7 +12,11 @@ public enum MarkdownReport {
         out.append("")
         let status = report["status"]?.stringValue ?? "unknown"
         let s = report["summary"]
-        out.append("**Status:** \(status) — \(s?["succeeded"]?.intValue ?? 0) of \(s?["tasks"]?.intValue ?? 0) tasks succeeded, \(s?["failed"]?.intValue ?? 0) failed.")
+        if let cases = s?["cases"]?.intValue {
+            out.append("**Status:** \(status) — \(s?["casesSucceeded"]?.intValue ?? 0) of \(cases) cases succeeded, \(s?["casesFailed"]?.intValue ?? 0) failed.")
+        } else {
+            out.append("**Status:** \(status) — \(s?["failedTasks"]?.intValue ?? 0) failed tasks.")
+        }
         out.append("")
         out.append("## Provenance")
         out.append("")

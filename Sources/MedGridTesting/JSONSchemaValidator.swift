@@ -43,9 +43,8 @@ public struct JSONSchemaValidator: Sendable {
     static let maxDepth = 500
 
     private func check(_ instance: JSONValue, against schema: JSONValue, at path: String, depth: Int, into errors: inout [String]) {
-        func fail(_ message: String, _ at: String? = nil) {
-            let p = at ?? path
-            errors.append("\(p.isEmpty ? "(root)" : p): \(message)")
+        func fail(_ message: String) {
+            errors.append("\(path.isEmpty ? "(root)" : path): \(message)")
         }
         guard depth < Self.maxDepth else {
             fail("schema nests deeper than \(Self.maxDepth) levels (a $ref loop?)")

@@ -123,6 +123,13 @@ public struct InProcessCluster: Sendable {
         _ manifest: Manifest, workers: Int, slots: Int, executor: @Sendable () -> any TaskExecutor = { InProcessExecutor() }
     ) async throws -> (job: String, report: String) {
         let job = try await coordinator.submit(manifest)
+        return try await runSubmitted(job, workers: workers, slots: slots, executor: executor)
+    }
+
+    /// Runs an already submitted job to the end.
+    public func runSubmitted(
+        _ job: String, workers: Int, slots: Int, executor: @Sendable () -> any TaskExecutor = { InProcessExecutor() }
+    ) async throws -> (job: String, report: String) {
         let clock = Task { await coordinator.run() }
         var tasks: [Task<Void, any Error>] = []
         var logger = Logger(label: "medgrid.test.worker")

@@ -89,8 +89,22 @@ public struct Manifest: Sendable {
     /// The manifest as written, as JSON.
     public var document: JSONValue
 
-    /// SHA-256 of the canonical JSON of the manifest: comments, key order and whitespace do not change it.
-    public var sha256: String { CanonicalJSON.sha256(document) }
+    /// SHA-256 of the canonical JSON of ``analysisDocument``: comments, key order, whitespace and scheduling
+    /// settings do not change it.
+    public var sha256: String { CanonicalJSON.sha256(analysisDocument) }
+
+    /// The spec fields that say how a job is scheduled, not what it computes.
+    public static let schedulingFields = ["shard", "retries", "timeoutSeconds", "priority", "placement"]
+
+    /// The manifest without its scheduling settings (shard, retries, time limit, priority, placement): what
+    /// is computed. Reports record and hash this, so the same analysis run with other shard sizes or on
+    /// other workers gives the same report.
+    public var analysisDocument: JSONValue {
+        guard case .object(var top) = document, case .object(var spec)? = top["spec"] else { return document }
+        for f in Self.schedulingFields { spec[f] = nil }
+        top["spec"] = .object(spec)
+        return .object(top)
+    }
 }
 
 /// One problem in a manifest: where it is and what was expected.

@@ -100,6 +100,7 @@ extension ManifestValidation {
         var steps: [Manifest.Step] = []
         if let stepsNode = spec["steps"] {
             if let k = spec["kernel"] { issue(k, "spec.kernel", "given together with spec.steps (expected one of the two)") }
+            if let p = spec["params"] { issue(p, "spec.params", "given together with spec.steps (parameters go on each step)") }
             guard case .list(let items) = stepsNode.value, !items.isEmpty else {
                 issue(stepsNode, "spec.steps", "found \(stepsNode.found), expected a non-empty list of steps")
                 return []
@@ -264,6 +265,11 @@ extension ManifestValidation {
                 if a < 1 { ranking["alpha"] = .double(a) } else { issue(f["alpha"]!, "spec.ranking.alpha", "found \(a), expected a number between 0 and 1") }
             }
             if let b = integer(f["bootstrap"], "spec.ranking.bootstrap", range: 0...1_000_000) { ranking["bootstrap"] = .int(b) }
+            if let node = f["smallerIsBetter"] {
+                if case .bool(let b) = node.value { ranking["smallerIsBetter"] = .bool(b) } else {
+                    issue(node, "spec.ranking.smallerIsBetter", "found \(node.found), expected true or false")
+                }
+            }
             if let m = f["missingValue"], let d = number(m, "spec.ranking.missingValue", above: -Double.greatestFiniteMagnitude) { ranking["missingValue"] = .double(d) }
         }
         let groundTruth = string(spec["groundTruth"], "spec.groundTruth") ?? "label"

@@ -84,13 +84,15 @@ public struct Plan: Codable, Sendable {
     public var retries: Manifest.RetryPolicy
     public var priority: Int
     public var placement: [String: String]
-    /// The manifest as written, for the report.
+    /// The manifest's analysis part (no scheduling settings), for the report.
     public var document: JSONValue
+    /// SHA-256 of the whole manifest, scheduling settings included.
+    public var fullManifestSHA256: String
     /// Where the input lives on the coordinator's machine (not part of any report).
     public var inputLocation: String
 
     /// The identity of the plan's content: manifest hash and dataset root.
-    public var contentKey: String { "\(manifestSHA256):\(datasetRoot)" }
+    public var contentKey: String { "\(fullManifestSHA256):\(datasetRoot)" }
 }
 
 /// Counts a cohort's subjects and groups, so the planner can cut it without the cohort module.

@@ -61,7 +61,8 @@ public struct Planner: Sendable {
             jobName: manifest.name, kind: manifest.kind.rawValue, manifestSHA256: manifest.sha256,
             datasetRoot: inventory.root, inventory: inventory, steps: manifest.steps, kernels: kernels, tasks: tasks,
             seed: manifest.seed, timeoutSeconds: manifest.timeoutSeconds, retries: manifest.retries,
-            priority: manifest.priority, placement: manifest.placement, document: manifest.document,
+            priority: manifest.priority, placement: manifest.placement, document: manifest.analysisDocument,
+            fullManifestSHA256: CanonicalJSON.sha256(manifest.document),
             inputLocation: manifest.inputURL.path
         )
     }

@@ -65,13 +65,25 @@ public struct JobReportBuilder: Sendable {
             if let tail = f.stderrTail, !tail.isEmpty { o["stderrTail"] = .string(tail) }
             return .object(o)
         }
-        let succeeded = outputs.count
+        // Counted by case (imaging) so the summary does not depend on the shard size.
+        var summary: [String: JSONValue] = ["failedTasks": .int(failures.count)]
+        if plan.tasks.contains(where: { if case .cases = $0.unit { true } else { false } }) {
+            var total = 0, failedCases = 0
+            for task in plan.tasks {
+                guard case .cases(let c) = task.unit else { continue }
+                total += c.count
+                if failures[task.index] != nil { failedCases += c.count }
+            }
+            summary["cases"] = .int(total)
+            summary["casesSucceeded"] = .int(results.count)
+            summary["casesFailed"] = .int(failedCases)
+        }
         return [
             "apiVersion": "medgrid/v1",
             "kind": "JobReport",
             "job": ["name": .string(plan.jobName), "kind": .string(plan.kind)],
             "status": .string(status.rawValue),
-            "summary": ["tasks": .int(plan.tasks.count), "succeeded": .int(succeeded), "failed": .int(failures.count)],
+            "summary": .object(summary),
             "provenance": .object(provenance),
             "cases": .array(results),
             "aggregates": .object(aggregates),

@@ -1,6 +1,21 @@
 import Foundation
 import MedGridCore
 
+/// The `cases` parameter of the debug kernels: act only on these imaging cases (all when empty).
+let debugCasesParameter = KernelParameter("cases", .stringList, "act only on these imaging case IDs (default: every case)", default: [])
+
+extension KernelParameters {
+    /// Whether a debug kernel should act on this input.
+    func debugApplies(to input: KernelInput) -> Bool {
+        let only = strings("cases") ?? []
+        guard !only.isEmpty else { return true }
+        switch input {
+        case .reference(let id), .imagingCase(let id, _, _): return only.contains(id)
+        default: return false
+        }
+    }
+}
+
 /// `debug.noop`: does nothing; measures the grid's own overhead per task.
 struct DebugNoopKernel: Kernel {
     let description = KernelDescription(
@@ -17,9 +32,10 @@ struct DebugFailKernel: Kernel {
     let description = KernelDescription(
         name: "debug.fail", version: "1.0.0", summary: "Throws an error with the given message; for testing failure handling",
         input: .any, output: .result,
-        parameters: [KernelParameter("message", .string, "the error message", default: "debug.fail was asked to fail")]
+        parameters: [KernelParameter("message", .string, "the error message", default: "debug.fail was asked to fail"), debugCasesParameter]
     )
     func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
+        guard parameters.debugApplies(to: input) else { return .result(["ok": true]) }
         throw MedGridError(.kernelFailed, parameters.string("message")!)
     }
 }
@@ -28,9 +44,10 @@ struct DebugFailKernel: Kernel {
 struct DebugTrapKernel: Kernel {
     let description = KernelDescription(
         name: "debug.trap", version: "1.0.0", summary: "Traps (crashes the executor process); for testing isolation",
-        input: .any, output: .result, parameters: []
+        input: .any, output: .result, parameters: [debugCasesParameter]
     )
     func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
+        guard parameters.debugApplies(to: input) else { return .result(["ok": true]) }
         FileHandle.standardError.write(Data("debug.trap: about to trap\n".utf8))
         let values: [Int] = []
         _ = values[Int(seed) + 1]  // index out of range: a real trap
@@ -43,9 +60,10 @@ struct DebugSleepKernel: Kernel {
     let description = KernelDescription(
         name: "debug.sleep", version: "1.0.0", summary: "Sleeps for the given seconds, then returns; for testing timeouts and restarts",
         input: .any, output: .result,
-        parameters: [KernelParameter("seconds", .number, "how long to sleep", default: 1, minimum: 0)]
+        parameters: [KernelParameter("seconds", .number, "how long to sleep", default: 1, minimum: 0), debugCasesParameter]
     )
     func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
+        guard parameters.debugApplies(to: input) else { return .result(["slept": 0.0]) }
         let s = parameters.double("seconds")!
         Thread.sleep(forTimeInterval: s)
         return .result(["slept": .double(s)])

@@ -106,7 +106,7 @@ struct Dataset: AsyncParsableCommand {
             @Option(help: "Random seed.") var seed: UInt64 = 1
 
             func validate() throws {
-                guard (1...10_000).contains(cases) else { throw ValidationError("--cases must be from 1 to 10000") }
+                guard (1...99_999).contains(cases) else { throw ValidationError("--cases must be from 1 to 99999") }
                 guard let s = parseTriple(size, Int.init), s.allSatisfy({ (4...1024).contains($0) }) else {
                     throw ValidationError("--size: expected XxYxZ with each from 4 to 1024, found \(size)")
                 }

@@ -40,6 +40,9 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "No progress output.")
     var quiet = false
 
+    @Flag(help: "Print timing figures at the end: wall time, tasks per second, coordinator CPU time per task.")
+    var stats = false
+
     func validate() throws {
         guard workers >= 1 && workers <= 64 else { throw ValidationError("--workers must be from 1 to 64") }
         guard slots >= 1 && slots <= 256 else { throw ValidationError("--slots must be from 1 to 256") }
@@ -62,7 +65,9 @@ struct Run: AsyncParsableCommand {
             $0.medgridVersion = MedGrid.version
         }
         let coordinator = try Coordinator(stateDirectory: state.url, suite: KernelRegistry.standard, configuration: config, logger: logger)
+        let submitStart = Date()
         let jobID = try await coordinator.submit(m, reuseUnfinished: true)
+        let runStart = Date()
         let executable = selfExecutable()
         let clock = Task { await coordinator.run() }
         var workerTasks: [Task<Void, any Error>] = []
@@ -74,8 +79,9 @@ struct Run: AsyncParsableCommand {
         }
         let progress = ProgressDisplay(enabled: !quiet, label: jobID)
         var status = JobStatus.running
+        var counts: [TaskPhase: Int] = [:]
         while true {
-            let counts = try await coordinator.progress(of: jobID)
+            counts = try await coordinator.progress(of: jobID)
             status = await coordinator.jobStatus(jobID) ?? .running
             progress.update(counts: counts)
             if status.isTerminal { break }
@@ -91,12 +97,18 @@ struct Run: AsyncParsableCommand {
         let outDir = URL(fileURLWithPath: out ?? "reports/\(m.name)").standardizedFileURL
         try writeReport(text, to: outDir)
         let report = try JSONValue(parsing: Data(text.utf8))
-        let s = report["summary"]
-        print("\(jobID): \(status.rawValue) — \(s?["succeeded"]?.intValue ?? 0)/\(s?["tasks"]?.intValue ?? 0) tasks succeeded, \(s?["failed"]?.intValue ?? 0) failed")
+        let total = counts.values.reduce(0, +)
+        print("\(jobID): \(status.rawValue) — \(counts[.succeeded] ?? 0)/\(total) tasks succeeded, \(counts[.failed] ?? 0) failed")
         for f in report["failures"]?.arrayValue?.prefix(5) ?? [] {
             print("  failed \(f["task"]?.stringValue ?? ""): \(f["kind"]?.stringValue ?? ""): \(f["message"]?.stringValue ?? "")")
         }
         print("report: \(outDir.path)/report.json, report.md")
+        if stats {
+            let wall = Date().timeIntervalSince(runStart)
+            let cpu = await coordinator.cpuSeconds
+            print(String(format: "stats: %d tasks in %.2f s (%.1f tasks/s; planning %.2f s); coordinator CPU %.1f µs/task (%.3f s in all)",
+                         total, wall, Double(total) / wall, runStart.timeIntervalSince(submitStart), cpu / Double(max(total, 1)) * 1e6, cpu))
+        }
         return status
     }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import MedGridCore
+import MedGridCoordinator
+import MedGridTesting
+
+/// Nothing is lost when the coordinator dies: SIGKILL mid-job, start again on the same state
+/// directory, and the job completes with the same report as a run that was never interrupted.
+struct RestartTests {
+    @Test("SIGKILL of the coordinator mid-job, then a restart on the same state directory, gives the same report")
+    func killAndResume() throws {
+        let ws = try TestSupport.workspaceCopy()
+        let dataset = try synthPhantom(in: ws, name: "twelve", cases: 12)
+        let manifest = try writeManifest("""
+            apiVersion: medgrid/v1
+            kind: Job
+            metadata:
+              name: slow
+            spec:
+              dataset: \(dataset)
+              steps:
+                - name: wait
+                  kernel: debug.sleep
+                  params: {seconds: 0.4}
+                - name: stats
+                  kernel: imaging.stats
+                  params: {mask: label, percentiles: [50]}
+              shard: {casesPerTask: 1}
+            """, named: "slow", in: ws)
+        let args = ["run", manifest, "--workers", "1", "--slots", "2", "--lease-ttl", "2", "--state-dir", "state"]
+
+        // A clean run for reference.
+        let clean = try TestSupport.medgrid(args.map { $0 == "state" ? "clean-state" : $0 } + ["--out", "clean"], in: ws)
+        #expect(clean.status == 0, "\(clean.stderr)")
+
+        // Start, wait until some tasks are done, kill -9.
+        let first = try TestSupport.startMedgrid(args + ["--out", "resumed"], in: ws)
+        let stateDir = ws.appendingPathComponent("state")
+        var done = 0
+        let deadline = Date().addingTimeInterval(60)
+        while done < 3 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            if FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("medgrid.sqlite").path),
+               let store = try? Store(stateDirectory: stateDir),
+               let jobs = try? store.read({ try $0.jobs() }), let job = jobs.first,
+               let counts = try? store.read({ try $0.phaseCounts(of: job.id) }) {
+                done = counts[.succeeded] ?? 0
+            }
+        }
+        #expect(done >= 3 && done < 12, "killed with \(done) of 12 tasks done")
+        first.kill(signal: SIGKILL)
+        let killed = first.finish()
+        #expect(killed.status != 0)
+
+        // Start again: the unfinished job is resumed, not started over.
+        let second = try TestSupport.medgrid(args + ["--out", "resumed"], in: ws)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("slow-1: succeeded"), "\(second.stdout)")
+        #expect(try reportBytes(ws.appendingPathComponent("resumed")) == reportBytes(ws.appendingPathComponent("clean")))
+
+        let store = try Store(stateDirectory: stateDir)
+        let jobs = try store.read { try $0.jobs() }
+        #expect(jobs.map(\.id) == ["slow-1"])
+        let succeededEvents = try store.read { try $0.events(of: "slow-1", limit: 10_000) }.filter { $0.kind == "succeeded" }
+        #expect(Set(succeededEvents.compactMap(\.task)).count == 12)
+    }
+}
