@@ -17,7 +17,7 @@ swift build -c release --product medgrid >/dev/null
 BIN=$(swift build -c release --show-bin-path)/medgrid
 WORK=$(mktemp -d /tmp/medgrid-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-"$BIN" dataset synth phantom --out "$WORK/tiny" --cases "$TASKS" --size 4x4x4 --seed 1 >/dev/null
+"$BIN" dataset synth phantom --out "$WORK/tiny" --cases "$TASKS" --size 8x8x8 --seed 1 >/dev/null
 cat > "$WORK/noop.yaml" <<YAML
 apiVersion: medgrid/v1
 kind: Job

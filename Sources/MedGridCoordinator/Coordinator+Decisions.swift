@@ -63,12 +63,8 @@ extension Coordinator {
     /// Builds the job's canonical report from the stored results and records the job as finished.
     func finish(job id: String, status: JobStatus) throws {
         guard let plan = plans[id] else { return }
-        let (outputs, tasks, nondeterministic) = try store.read { tx in
-            (try tx.outputs(of: id), try tx.tasks(of: id), try tx.nondeterministicTasks(of: id))
-        }
-        var failures: [Int: TaskFailure] = [:]
-        for t in tasks where t.state.phase == .failed {
-            failures[t.index] = t.lastFailure ?? TaskFailure(kind: .kernelError, message: "failed")
+        let (outputs, failures, nondeterministic) = try store.read { tx in
+            (try tx.outputs(of: id), try tx.failures(of: id), try tx.nondeterministicTasks(of: id))
         }
         var report = JobReportBuilder(suite: suite, medgridVersion: configuration.medgridVersion)
             .build(plan: plan, status: status, outputs: outputs, failures: failures)

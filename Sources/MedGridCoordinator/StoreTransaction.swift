@@ -79,16 +79,27 @@ public struct StoreTransaction {
     }
 
     public func updateTask(job: String, index: Int, state: RestoredTask, lastFailure: TaskFailure?) throws {
-        let attempts = Dictionary(uniqueKeysWithValues: state.attempts.map { ($0.key.rawValue, $0.value) })
-        try db.execute(
-            sql: """
-                UPDATE tasks SET phase = ?, attempts = ?, failed_on = ?, not_before = ?, lease_id = ?, worker = ?,
-                last_failure = ? WHERE job_id = ? AND idx = ?
-                """,
-            arguments: [
-                state.phase.rawValue, try Self.json(attempts), try Self.json(state.failedOn.sorted()), state.notBefore,
-                state.lease, state.worker, try lastFailure.map { try Self.json($0) }, job, index,
+        let attempts = JSONValue.object(Dictionary(uniqueKeysWithValues: state.attempts.map { ($0.key.rawValue, JSONValue.int($0.value)) }))
+        let failedOn = JSONValue.array(state.failedOn.sorted().map { .string($0) })
+        let failure: String? = try lastFailure.map { try CanonicalJSON.compact(JSONValue(encoding: $0)) }
+        try db.cachedStatement(sql: """
+            UPDATE tasks SET phase = ?, attempts = ?, failed_on = ?, not_before = ?, lease_id = ?, worker = ?,
+            last_failure = ? WHERE job_id = ? AND idx = ?
+            """).execute(arguments: [
+                state.phase.rawValue, CanonicalJSON.compact(attempts), CanonicalJSON.compact(failedOn), state.notBefore,
+                state.lease, state.worker, failure, job, index,
             ])
+    }
+
+    /// The tasks that ended failed, with the failure that quarantined them.
+    public func failures(of job: String) throws -> [Int: TaskFailure] {
+        var out: [Int: TaskFailure] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT idx, last_failure FROM tasks WHERE job_id = ? AND phase = 'failed'", arguments: [job]) {
+            let text: String? = row["last_failure"]
+            out[row["idx"]] = try text.map { try JSONValue(parsing: Data($0.utf8)).decode(TaskFailure.self) }
+                ?? TaskFailure(kind: .kernelError, message: "failed")
+        }
+        return out
     }
 
     public func phaseCounts(of job: String) throws -> [TaskPhase: Int] {
@@ -107,9 +118,9 @@ public struct StoreTransaction {
     }
 
     public func insertResult(job: String, index: Int, output: JSONValue, worker: String, attempt: Int, seconds: Double, now: Double) throws {
-        try db.execute(
-            sql: "INSERT INTO results (job_id, idx, output, output_sha256, worker, attempt, seconds, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [job, index, CanonicalJSON.compact(output), CanonicalJSON.sha256(output), worker, attempt, seconds, now])
+        let text = CanonicalJSON.compact(output)
+        try db.cachedStatement(sql: "INSERT INTO results (job_id, idx, output, output_sha256, worker, attempt, seconds, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [job, index, text, ContentHash.sha256(Data(text.utf8)), worker, attempt, seconds, now])
     }
 
     public func outputs(of job: String) throws -> [Int: JSONValue] {
@@ -134,7 +145,8 @@ public struct StoreTransaction {
     // MARK: Events, workers, datasets
 
     public func event(job: String?, task: Int?, kind: String, detail: String, now: Double) throws {
-        try db.execute(sql: "INSERT INTO events (at, job_id, task_idx, kind, detail) VALUES (?, ?, ?, ?, ?)", arguments: [now, job, task, kind, detail])
+        try db.cachedStatement(sql: "INSERT INTO events (at, job_id, task_idx, kind, detail) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [now, job, task, kind, detail])
     }
 
     public func events(of job: String, limit: Int = 1000) throws -> [(at: Double, task: Int?, kind: String, detail: String)] {

@@ -69,7 +69,7 @@ struct CoordinatorTests {
             job = try await c.submit(try Self.manifest(ws, "  dataset: ../Datasets/phantom\n  kernel: debug.noop\n"))
             _ = try await c.register(.init(worker: "gone", labels: [:], slots: 2))
             let g = try await c.lease(.init(worker: "gone", maxTasks: 3, waitSeconds: 0))
-            _ = try await c.submit(.init(worker: "gone", results: [TaskResult(task: g.tasks[0].task, lease: g.lease!, attempt: 1, output: ["ok": true], failure: nil, seconds: 0)]))
+            _ = try await c.submit(.init(worker: "gone", results: [TaskResult(task: g.tasks[0].task, lease: g.lease!, attempt: 1, output: ["cases": [["case": "phantom_001", "results": ["debug.noop": ["ok": true]]]]], failure: nil, seconds: 0)]))
         }
         let cluster = try InProcessCluster(stateDirectory: dir, leaseTTL: 1)
         #expect(await cluster.coordinator.jobStatus(job) == .running)

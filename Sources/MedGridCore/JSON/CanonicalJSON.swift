@@ -46,7 +46,7 @@ public enum CanonicalJSON {
         case .object(let o):
             if o.isEmpty { out.append("{}"); return }
             out.append("{")
-            let keys = o.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            let keys = o.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (i, key) in keys.enumerated() {
                 if i > 0 { out.append(",") }
                 if pretty { newline(indent + 1, into: &out) }

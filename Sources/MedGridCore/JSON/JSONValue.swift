@@ -139,8 +139,8 @@ extension JSONValue {
         try JSONDecoder().decode(T.self, from: Data(CanonicalJSON.encode(self).utf8))
     }
 
-    /// Parses JSON text.
+    /// Parses JSON text (RFC 8259); errors name the byte offset.
     public init(parsing data: Data) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
+        self = try JSONParser.parse(data)
     }
 }

@@ -63,11 +63,14 @@ public struct KernelParameter: Sendable, Hashable {
     public var choices: [String]?
     /// Inclusive lower bound for numbers.
     public var minimum: Double?
+    /// Inclusive upper bound for numbers.
+    public var maximum: Double?
 
     public init(
         _ name: String, _ type: ValueType, _ summary: String, default defaultValue: JSONValue? = nil,
-        required: Bool = false, choices: [String]? = nil, minimum: Double? = nil
+        required: Bool = false, choices: [String]? = nil, minimum: Double? = nil, maximum: Double? = nil
     ) {
+        self.maximum = maximum
         self.name = name
         self.type = type
         self.summary = summary
@@ -87,9 +90,11 @@ public struct KernelParameter: Sendable, Hashable {
         case .number:
             guard let d = value.doubleValue else { return fail() }
             if let minimum, d < minimum { return fail() }
+            if let maximum, d > maximum { return fail() }
         case .integer:
             guard let i = value.intValue else { return fail() }
             if let minimum, Double(i) < minimum { return fail() }
+            if let maximum, Double(i) > maximum { return fail() }
             return .success(.int(i))
         case .string:
             guard let s = value.stringValue else { return fail() }
@@ -99,6 +104,7 @@ public struct KernelParameter: Sendable, Hashable {
         case .numberList:
             guard let a = value.arrayValue, a.allSatisfy({ $0.doubleValue != nil }) else { return fail() }
             if let minimum, a.contains(where: { $0.doubleValue! < minimum }) { return fail() }
+            if let maximum, a.contains(where: { $0.doubleValue! > maximum }) { return fail() }
         case .stringList:
             if let s = value.stringValue {  // "a,b" is accepted for a list of strings
                 return .success(.array(s.split(separator: ",").map { .string(String($0)) }))
@@ -119,7 +125,13 @@ public struct KernelParameter: Sendable, Hashable {
         case .numberList: s = "a list of numbers"
         case .stringList: s = "a list of strings"
         }
-        if let minimum { s += " >= \(CanonicalJSON.format(minimum).replacingOccurrences(of: ".0", with: ""))" }
+        func text(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)" }
+        switch (minimum, maximum) {
+        case (let lo?, let hi?): s += " from \(text(lo)) to \(text(hi))"
+        case (let lo?, nil): s += " >= \(text(lo))"
+        case (nil, let hi?): s += " <= \(text(hi))"
+        case (nil, nil): break
+        }
         if let choices { s += " (one of \(choices.joined(separator: ", ")))" }
         return s
     }

@@ -11,7 +11,7 @@ extension Scheduler {
         let leaseID = "\(leasePrefix)-\(leaseCounter)"
         var granted: [TaskRef] = []
         while granted.count < room, let ref = nextTask(for: w, now: now) {
-            var job = jobs[ref.job]!
+            var job = jobs.removeValue(forKey: ref.job)!  // taken out so the task array is mutated in place
             job.tasks[ref.index].phase = .leased
             job.tasks[ref.index].lease = leaseID
             job.tasks[ref.index].worker = id
@@ -39,7 +39,8 @@ extension Scheduler {
             }
             best = id
         }
-        guard let id = best, var job = jobs[id], let (index, fromRetry) = runnableIndex(in: job, for: w, now: now) else { return nil }
+        guard let id = best, let (index, fromRetry) = runnableIndex(in: jobs[id]!, for: w, now: now) else { return nil }
+        var job = jobs.removeValue(forKey: id)!
         if fromRetry {
             job.retry.removeAll { $0 == index }
         } else {
@@ -76,7 +77,8 @@ extension Scheduler {
         _ ref: TaskRef, worker: String, lease leaseID: String, failure: TaskFailure?, now: Double
     ) -> [SchedulerDecision] {
         if workers[worker] != nil { workers[worker]!.lastSeen = now }
-        guard var job = jobs[ref.job], ref.index < job.tasks.count else { return [] }
+        guard let count = jobs[ref.job]?.tasks.count, ref.index < count else { return [] }
+        var job = jobs.removeValue(forKey: ref.job)!
         let task = job.tasks[ref.index]
         let current = task.phase == .leased && task.lease == leaseID
         var out: [SchedulerDecision] = []
@@ -114,7 +116,7 @@ extension Scheduler {
 
     /// Charges a failed attempt and either schedules a retry or quarantines the task.
     mutating func fail(_ ref: TaskRef, failure: TaskFailure, worker: String?, now: Double) -> [SchedulerDecision] {
-        var job = jobs[ref.job]!
+        var job = jobs.removeValue(forKey: ref.job)!
         var t = job.tasks[ref.index]
         t.lastFailure = failure
         t.lease = nil
@@ -170,7 +172,8 @@ extension Scheduler {
         guard let lease = leases[leaseID] else { return [] }
         var out: [SchedulerDecision] = [.leaseExpired(leaseID: leaseID, worker: lease.worker, tasks: lease.tasks)]
         for ref in lease.tasks {
-            guard var job = jobs[ref.job], job.tasks[ref.index].phase == .leased, job.tasks[ref.index].lease == leaseID else { continue }
+            guard let t = jobs[ref.job]?.tasks[ref.index], t.phase == .leased, t.lease == leaseID else { continue }
+            var job = jobs.removeValue(forKey: ref.job)!
             release(ref, worker: lease.worker, lease: leaseID, job: &job)
             jobs[ref.job] = job
             out += fail(ref, failure: TaskFailure(kind: .lostWorker, message: "worker \(lease.worker) stopped heartbeating; lease \(leaseID) expired"), worker: lease.worker, now: now)
@@ -197,18 +200,18 @@ extension Scheduler {
     }
 
     mutating func finishIfDone(_ id: String) -> [SchedulerDecision] {
-        guard var job = jobs[id], job.status == .running, job.remaining == 0 else { return [] }
-        let phases = job.tasks.map(\.phase)
+        guard let job = jobs[id], job.status == .running, job.remaining == 0 else { return [] }
+        let status: JobStatus
         if job.cancelled {
-            job.status = .cancelled
-        } else if phases.allSatisfy({ $0 == .succeeded }) {
-            job.status = .succeeded
-        } else if phases.contains(.succeeded) {
-            job.status = .partiallyFailed
+            status = .cancelled
+        } else if job.tasks.allSatisfy({ $0.phase == .succeeded }) {
+            status = .succeeded
+        } else if job.tasks.contains(where: { $0.phase == .succeeded }) {
+            status = .partiallyFailed
         } else {
-            job.status = .failed
+            status = .failed
         }
-        jobs[id] = job
-        return [.jobFinished(id, job.status)]
+        jobs[id]!.status = status
+        return [.jobFinished(id, status)]
     }
 }

@@ -85,7 +85,13 @@ extension Scheduler {
         var ahead = 0
         for other in jobs.values where other.status == .running && !other.cancelled && (other.priority > job.priority || other.id == job.id) {
             if other.id == job.id {
-                ahead += job.fresh[job.head...].prefix { $0 != ref.index }.count
+                // Fresh tasks are in ascending plan order: a binary search finds the task's place.
+                var lo = job.head, hi = job.fresh.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if job.fresh[mid] < ref.index { lo = mid + 1 } else { hi = mid }
+                }
+                ahead += lo - job.head
             } else {
                 ahead += other.fresh.count - other.head + other.retry.count
             }

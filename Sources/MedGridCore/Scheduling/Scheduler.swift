@@ -96,7 +96,8 @@ public struct Scheduler: Sendable {
 
     /// Cancels a job: pending tasks are dropped, running ones are told to stop.
     public mutating func cancel(job id: String) -> [SchedulerDecision] {
-        guard var job = jobs[id], !job.status.isTerminal else { return [] }
+        guard let status = jobs[id]?.status, !status.isTerminal else { return [] }
+        var job = jobs.removeValue(forKey: id)!
         var out: [SchedulerDecision] = []
         var stop: [String: [TaskRef]] = [:]
         job.cancelled = true
@@ -167,7 +168,7 @@ public struct Scheduler: Sendable {
         for leaseID in w.leases.sorted() {
             guard let lease = leases[leaseID] else { continue }
             for ref in lease.tasks where jobs[ref.job]?.tasks[ref.index].phase == .leased && jobs[ref.job]?.tasks[ref.index].lease == leaseID {
-                var job = jobs[ref.job]!
+                var job = jobs.removeValue(forKey: ref.job)!
                 release(ref, worker: id, lease: leaseID, job: &job)
                 job.tasks[ref.index].phase = .pending
                 job.retry.append(ref.index)

@@ -9,7 +9,7 @@ struct ImagingStatsKernel: Kernel {
         summary: "Voxel count, volume, mean, std, min, max and percentiles per case, optionally inside the label mask",
         input: .imagingCase, output: .result,
         parameters: [
-            KernelParameter("percentiles", .numberList, "percentiles to report, each in 0...100", default: [5, 25, 50, 75, 95], minimum: 0),
+            KernelParameter("percentiles", .numberList, "percentiles to report, each in 0...100", default: [5, 25, 50, 75, 95], minimum: 0, maximum: 100),
             KernelParameter("mask", .string, "which voxels count: the whole image, or inside the case's label map", default: "none", choices: ["none", "label"]),
             KernelParameter("label", .integer, "with mask=label: count only voxels of this label value (default: any label > 0)", minimum: 0),
         ],

@@ -107,8 +107,8 @@ struct Dataset: AsyncParsableCommand {
 
             func validate() throws {
                 guard (1...99_999).contains(cases) else { throw ValidationError("--cases must be from 1 to 99999") }
-                guard let s = parseTriple(size, Int.init), s.allSatisfy({ (4...1024).contains($0) }) else {
-                    throw ValidationError("--size: expected XxYxZ with each from 4 to 1024, found \(size)")
+                guard let s = parseTriple(size, Int.init), s.allSatisfy({ (8...1024).contains($0) }) else {
+                    throw ValidationError("--size: expected XxYxZ with each from 8 to 1024, found \(size)")
                 }
                 guard let p = parseTriple(spacing, Double.init), p.allSatisfy({ $0 > 0 && $0 < 100 }) else {
                     throw ValidationError("--spacing: expected XxYxZ millimetres, found \(spacing)")

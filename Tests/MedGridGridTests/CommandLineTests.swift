@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import MedGridCore
+import MedGridTesting
+
+/// The command line as a user meets it: help, kernel list and run, plan, status, report, bad input.
+struct CommandLineTests {
+    @Test("every command has help text", arguments: [
+        ["--help"], ["run", "--help"], ["validate", "--help"], ["plan", "--help"], ["status", "--help"], ["report", "--help"],
+        ["cancel", "--help"], ["dataset", "--help"], ["dataset", "add", "--help"], ["dataset", "verify", "--help"],
+        ["dataset", "info", "--help"], ["dataset", "synth", "phantom", "--help"], ["dataset", "synth", "cohort", "--help"],
+        ["kernel", "list", "--help"], ["kernel", "run", "--help"],
+    ])
+    func help(_ args: [String]) throws {
+        let out = try TestSupport.medgrid(args)
+        #expect(out.status == 0)
+        #expect(out.stdout.contains("USAGE: medgrid"), "\(out.stdout)")
+    }
+
+    @Test("kernel list shows every kernel with version and parameters")
+    func kernelList() throws {
+        let out = try TestSupport.medgrid(["kernel", "list"])
+        #expect(out.status == 0)
+        for name in ["imaging.stats 1.0.0", "imaging.clip 1.0.0", "cohort.summary 1.0.0", "debug.noop 1.0.0"] {
+            #expect(out.stdout.contains(name))
+        }
+        #expect(out.stdout.contains("--param percentiles=<list of numbers> (default [5,25,50,75,95])"))
+        let json = try JSONValue(parsing: Data(try TestSupport.medgrid(["kernel", "list", "--json"]).stdout.utf8))
+        #expect(json.arrayValue?.count == 7)
+    }
+
+    @Test("kernel run prints a JSON result naming every setting, and writes volumes")
+    func kernelRun() throws {
+        let ws = try TestSupport.workspaceCopy()
+        let img = "Datasets/phantom/imagesTr/phantom_001.nii.gz", lab = "Datasets/phantom/labelsTr/phantom_001.nii.gz"
+        let out = try TestSupport.medgrid(["kernel", "run", "imaging.stats", "--input", img, "--input", lab, "--param", "mask=label", "--param", "percentiles=[50]"], in: ws)
+        #expect(out.status == 0, "\(out.stderr)")
+        let json = try JSONValue(parsing: Data(out.stdout.utf8))
+        #expect(json["kernel"]?.stringValue == "imaging.stats")
+        #expect(json["params"]?["mask"]?.stringValue == "label")
+        #expect(json["result"]?["voxelCount"]?.intValue == 925)
+        let clip = try TestSupport.medgrid(["kernel", "run", "imaging.clip", "--input", img, "--param", "lower=-100", "--param", "upper=100", "--output", "clipped.nii.gz"], in: ws)
+        #expect(clip.status == 0, "\(clip.stderr)")
+        let back = try TestSupport.medgrid(["kernel", "run", "imaging.stats", "--input", "clipped.nii.gz"], in: ws)
+        let stats = try JSONValue(parsing: Data(back.stdout.utf8))
+        #expect(stats["result"]?["min"]?.doubleValue == -100)
+        #expect(stats["result"]?["max"]?.doubleValue == 100)
+        let cohort = try TestSupport.medgrid(["kernel", "run", "cohort.summary", "--input", "Datasets/trial/cohort.csv", "--param", "paramcd=OS"], in: ws)
+        #expect(cohort.status == 0, "\(cohort.stderr)")
+        #expect(try JSONValue(parsing: Data(cohort.stdout.utf8))["result"]?["armTotals"]?.arrayValue?.count == 2)
+    }
+
+    @Test("bad input to kernel run gives a clear error and exit 1", arguments: [
+        (["kernel", "run", "imaging.stat", "--input", "x"], "did you mean imaging.stats?"),
+        (["kernel", "run", "imaging.stats", "--input", "Datasets/trial/cohort.csv"], "cohort.csv"),
+        (["kernel", "run", "imaging.stats", "--input", "missing.nii"], "missing.nii"),
+        (["kernel", "run", "imaging.stats", "--input", "Datasets/phantom/imagesTr/phantom_001.nii.gz", "--param", "percentiles=[150]"], "percentiles"),
+        (["kernel", "run", "imaging.clip", "--input", "Datasets/phantom/imagesTr/phantom_001.nii.gz", "--param", "lower=0", "--param", "upper=1"], "--output"),
+        (["kernel", "run", "cohort.summary", "--input", "Datasets/phantom/dataset.json"], "dataset.json"),
+    ])
+    func kernelRunBadInput(_ args: [String], _ fragment: String) throws {
+        let ws = try TestSupport.workspaceCopy()
+        let out = try TestSupport.medgrid(args, in: ws)
+        #expect(out.status == 1, "\(out.stderr)")
+        #expect(out.stderr.contains(fragment), "\(out.stderr)")
+    }
+
+    @Test("plan is deterministic; status and report read the state after a run")
+    func planStatusReport() throws {
+        let ws = try TestSupport.workspaceCopy()
+        let a = try TestSupport.medgrid(["plan", "Jobs/quickstart.yaml"], in: ws)
+        let b = try TestSupport.medgrid(["plan", "Jobs/quickstart.yaml"], in: ws)
+        #expect(a.status == 0)
+        #expect(a.stdout == b.stdout)
+        #expect(a.stdout.contains("3 tasks"))
+        let run = try TestSupport.medgrid(["run", "Jobs/quickstart.yaml", "--workers", "2", "--state-dir", "st"], in: ws)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("quickstart-1: succeeded"))
+        #expect(run.stderr.contains("3/3 tasks"), "plain progress lines when not a terminal: \(run.stderr)")
+        let list = try TestSupport.medgrid(["status", "--state-dir", "st"], in: ws)
+        #expect(list.stdout.contains("quickstart-1  succeeded  3/3 done"))
+        let one = try TestSupport.medgrid(["status", "quickstart-1", "--state-dir", "st", "--json"], in: ws)
+        #expect(try JSONValue(parsing: Data(one.stdout.utf8))["tasks"]?["succeeded"]?.intValue == 3)
+        let report = try TestSupport.medgrid(["report", "quickstart-1", "--state-dir", "st", "--format", "json"], in: ws)
+        #expect(Data(report.stdout.utf8) == (try Data(contentsOf: ws.appendingPathComponent("reports/quickstart/report.json"))))
+        let missing = try TestSupport.medgrid(["status", "nope-1", "--state-dir", "st"], in: ws)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no job nope-1"))
+        let perms = try FileManager.default.attributesOfItem(atPath: ws.appendingPathComponent("st/medgrid.sqlite").path)[.posixPermissions] as? Int
+        #expect(perms == 0o600)
+    }
+}
