@@ -40,10 +40,15 @@ extension Coordinator: CoordinatorLink {
         let plan = plans[ref.job]!
         let task = plan.tasks[ref.index]
         let attempts = scheduler.attempts(of: ref).values.reduce(0, +)
-        return TaskAssignment(
-            job: ref.job, task: ref, taskID: task.id, lease: lease.id, attempt: attempts + 1, steps: plan.steps,
+        let steps = task.algorithm.map { [plan.steps[$0]] } ?? plan.steps
+        var a = TaskAssignment(
+            job: ref.job, task: ref, taskID: task.id, lease: lease.id, attempt: attempts + 1, steps: steps,
             unit: task.unit, inputs: task.inputs, datasetRoot: plan.datasetRoot, datasetLocation: plan.inputLocation,
             seed: plan.seed, timeoutSeconds: plan.timeoutSeconds)
+        if let algorithm = task.algorithm {
+            a.benchmark = .init(algorithm: plan.steps[algorithm].name, metrics: plan.metrics ?? [])
+        }
+        return a
     }
 
     public func heartbeat(_ request: WorkerProtocol.Heartbeat) async throws -> WorkerProtocol.HeartbeatReply {

@@ -5,7 +5,7 @@ public import MedGridCore
 /// `MEDGRID_TASK_FILE`); it must print one JSON result on stdout and exit 0. A non-zero exit, a signal,
 /// non-JSON output or running past the time limit fail the attempt, with the tail of its stderr.
 public enum ExternalCommand {
-    public static func run(_ command: [String], task: JSONValue, timeout: Double) throws -> JSONValue {
+    public static func run(_ command: [String], task: JSONValue, timeout: Double, environment: [String: String] = [:]) throws -> JSONValue {
         guard let program = command.first else { throw MedGridError(.invalidInput, "empty command") }
         signal(SIGPIPE, SIG_IGN)  // a command that exits without reading its stdin must not take us down
         let taskText = CanonicalJSON.encode(task)
@@ -23,6 +23,7 @@ public enum ExternalCommand {
         }
         var env = ProcessInfo.processInfo.environment
         env["MEDGRID_TASK_FILE"] = taskFile.path
+        for (k, v) in environment { env[k] = v }
         process.environment = env
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin

@@ -13,7 +13,7 @@ public struct KernelRegistry: KernelSuite {
 
     /// The kernels MedGrid ships.
     public static let standard = KernelRegistry(kernels: [
-        ImagingStatsKernel(), ImagingClipKernel(), CohortSummaryKernel(),
+        ImagingStatsKernel(), ImagingClipKernel(), ImagingThresholdKernel(), CohortSummaryKernel(),
         DebugNoopKernel(), DebugFailKernel(), DebugTrapKernel(), DebugSleepKernel(),
     ])
 

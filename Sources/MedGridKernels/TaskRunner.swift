@@ -30,6 +30,8 @@ public struct TaskRunner: Sendable {
             return try resolve(input)
         }
         switch a.unit {
+        case .cases(let cases) where a.benchmark != nil:
+            return try runBenchmark(a, cases: cases, kernels: kernels, inputURL: inputURL)
         case .cases(let cases):
             let needsImages = kernels.contains { $0.1?.description.input == .imagingCase }
             var out: [JSONValue] = []
@@ -82,6 +84,63 @@ public struct TaskRunner: Sendable {
             }
             return ["steps": .object(results)]
         }
+    }
+
+    /// A Benchmark task: the algorithm segments each case's image (it never sees the ground truth), and
+    /// the segmentation is scored against the case's label map.
+    func runBenchmark(
+        _ a: TaskAssignment, cases: [ImagingCase], kernels: [(Manifest.Step, (any Kernel)?, KernelParameters?)],
+        inputURL: (String) throws -> URL
+    ) throws -> JSONValue {
+        guard let scoring = a.benchmark, let (step, kernel, params) = kernels.first else {
+            throw MedGridError(.invalidInput, "benchmark task \(a.taskID) has no algorithm")
+        }
+        var out: [JSONValue] = []
+        for c in cases {
+            guard let labelPath = c.label else { throw MedGridError(.invalidInput, "case \(c.id) has no ground truth") }
+            let imageURL = try inputURL(c.image)
+            let reference = try NIfTI.read(contentsOf: try inputURL(labelPath))
+            let image = try NIfTI.read(contentsOf: imageURL)
+            let prediction: Volume
+            if let kernel, let params {
+                guard case .volume(let v) = try kernel.run(.imagingCase(id: c.id, image: image, label: nil), parameters: params, seed: a.seed) else {
+                    throw MedGridError(.kernelFailed, "\(step.name) gave a result, not a segmentation")
+                }
+                prediction = v
+            } else if let command = step.command {
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("medgrid-pred-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: dir) }
+                let predURL = dir.appendingPathComponent("prediction.nii.gz")
+                let description: [String: JSONValue] = [
+                    "case": .string(c.id), "image": .string(imageURL.path), "prediction": .string(predURL.path),
+                    "params": .object(step.params), "seed": .int(Int(a.seed)), "task": .string(a.taskID),
+                ]
+                _ = try ExternalCommand.run(command, task: .object(description), timeout: a.timeoutSeconds, environment: [
+                    "MEDGRID_IMAGE": imageURL.path, "MEDGRID_PREDICTION": predURL.path, "MEDGRID_CASE": c.id,
+                    "MEDGRID_BIN": Self.executablePath,
+                ])
+                guard FileManager.default.fileExists(atPath: predURL.path) else {
+                    throw MedGridError(.kernelFailed, "\(step.name): the command wrote no segmentation to $MEDGRID_PREDICTION")
+                }
+                prediction = try NIfTI.read(contentsOf: predURL)
+            } else {
+                throw MedGridError(.invalidInput, "algorithm \(step.name) has neither a kernel nor a command")
+            }
+            let overlap = try OverlapMetrics.compute(prediction: prediction, reference: reference)
+            var scores: [String: JSONValue] = [:]
+            for m in scoring.metrics { scores[m] = .number(overlap.value(of: m)) }
+            out.append([
+                "case": .string(c.id), "algorithm": .string(scoring.algorithm), "scores": .object(scores),
+                "volumes": ["predictedMM3": .number(overlap.predictedVolumeMM3), "referenceMM3": .number(overlap.referenceVolumeMM3)],
+            ])
+        }
+        return ["cases": .array(out)]
+    }
+
+    /// This program's path, for commands that call `medgrid` back (`$MEDGRID_BIN`).
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     static func selection(_ s: CohortSlice) -> CohortSelection {

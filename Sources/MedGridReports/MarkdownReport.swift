@@ -35,7 +35,9 @@ public enum MarkdownReport {
             out.append("| step \(step["name"]?.stringValue ?? "") | `\(escape(params))` |")
         }
         out.append("")
-        if let cases = report["cases"]?.arrayValue, !cases.isEmpty {
+        if let scores = report["scores"]?.arrayValue {
+            out.append(contentsOf: benchmarkTables(report, scores: scores))
+        } else if let cases = report["cases"]?.arrayValue, !cases.isEmpty {
             out.append("## Per-case results")
             out.append("")
             var columns: [String] = []
@@ -86,6 +88,43 @@ public enum MarkdownReport {
             }
         }
         return out.joined(separator: "\n")
+    }
+
+    /// Per algorithm: each metric's mean and median over cases; then the per-case scores.
+    static func benchmarkTables(_ report: JSONValue, scores: [JSONValue]) -> [String] {
+        var out: [String] = []
+        let metrics = report["provenance"]?["manifest"]?["spec"]?["metrics"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let algorithms = report["provenance"]?["steps"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        out.append("## Scores by algorithm (mean / median over cases)")
+        out.append("")
+        out.append("| algorithm | " + metrics.joined(separator: " | ") + " |")
+        out.append("|---|" + metrics.map { _ in "---:" }.joined(separator: "|") + "|")
+        for a in algorithms {
+            let cells = metrics.map { m -> String in
+                let agg = report["aggregates"]?[a]?[m]
+                guard let mean = agg?["mean"]?.doubleValue, let median = agg?["median"]?.doubleValue else { return "—" }
+                return "\(format(mean)) / \(format(median))"
+            }
+            out.append("| \(escape(a)) | " + cells.joined(separator: " | ") + " |")
+        }
+        out.append("")
+        out.append("Ranking schemes and their uncertainty are not computed in this version; the per-case scores below are the record they derive from.")
+        out.append("")
+        out.append("## Per-case scores")
+        out.append("")
+        out.append("| algorithm | case | " + metrics.joined(separator: " | ") + " |")
+        out.append("|---|---|" + metrics.map { _ in "---:" }.joined(separator: "|") + "|")
+        var table: [(String, String, [String: String])] = []
+        for s in scores {
+            let a = s["algorithm"]?.stringValue ?? "", c = s["case"]?.stringValue ?? "", m = s["metric"]?.stringValue ?? ""
+            let v = s["value"]?.doubleValue.map(format) ?? "—"
+            if let last = table.last, last.0 == a, last.1 == c { table[table.count - 1].2[m] = v } else { table.append((a, c, [m: v])) }
+        }
+        for (a, c, vals) in table {
+            out.append("| \(escape(a)) | \(escape(c)) | " + metrics.map { vals[$0] ?? "—" }.joined(separator: " | ") + " |")
+        }
+        out.append("")
+        return out
     }
 
     static func flatten(_ v: JSONValue, prefix: String, into out: inout [String: String]) {

@@ -140,10 +140,10 @@ struct JobsManifestTests {
             "spec": [
                 "dataset": "../Datasets/phantom",
                 "algorithms": [
-                    ["name": "noop", "kernel": "debug.noop"],
+                    ["name": "threshold", "kernel": "imaging.threshold", "params": ["lower": 60]],
                     ["name": "script", "command": ["python3", "segment.py"]],
                 ],
-                "metrics": ["dice", "hd95", "volume-difference"],
+                "metrics": ["dice", "jaccard", "volume-difference"],
                 "ranking": [
                     "scheme": "test-then-rank", "missing": "constant", "missingValue": -1.5, "alpha": 0.05,
                     "adjust": "holm", "bootstrap": 1000, "smallerIsBetter": false,

@@ -26,7 +26,7 @@ struct CommandLineTests {
         }
         #expect(out.stdout.contains("--param percentiles=<list of numbers> (default [5,25,50,75,95])"))
         let json = try JSONValue(parsing: Data(try TestSupport.medgrid(["kernel", "list", "--json"]).stdout.utf8))
-        #expect(json.arrayValue?.count == 7)
+        #expect(json.arrayValue?.count == 8)
     }
 
     @Test("kernel run prints a JSON result naming every setting, and writes volumes")

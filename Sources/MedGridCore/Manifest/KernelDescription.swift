@@ -155,4 +155,6 @@ extension KernelCatalog {
 /// Names of the per-case segmentation metrics a Benchmark may ask for.
 public enum SegmentationMetricName {
     public static let all = ["dice", "jaccard", "hausdorff", "hd95", "assd", "nsd", "volume-difference"]
+    /// The metrics this version computes; the surface-distance ones come with the imaging-metrics kernel.
+    public static let available = ["dice", "jaccard", "volume-difference"]
 }

@@ -220,7 +220,12 @@ extension ManifestValidation {
                     guard let f = fields(item, path, known: ["name", "kernel", "command", "params"], required: ["name"]) else { continue }
                     guard let name = string(f["name"], "\(path).name") else { continue }
                     if !names.insert(name).inserted { issue(f["name"]!, "\(path).name", "algorithm \(name) is listed twice (expected unique names)") }
-                    if let step = validateStep(f, item, path: path, input: input, defaultName: name) { steps.append(step) }
+                    if let step = validateStep(f, item, path: path, input: input, defaultName: name) {
+                        if let k = step.kernel, let d = catalog.kernel(named: k), d.output != .volume {
+                            issue(f["kernel"]!, "\(path).kernel", "\(k) gives a \(d.output.rawValue), not a segmentation (expected a kernel that gives a mask volume, e.g. imaging.threshold)")
+                        }
+                        steps.append(step)
+                    }
                 }
             } else {
                 issue(node, "spec.algorithms", "found \(node.found), expected a non-empty list of algorithms")
@@ -233,7 +238,9 @@ extension ManifestValidation {
             if case .list(let items) = node.value, !items.isEmpty {
                 for (i, item) in items.enumerated() {
                     guard let m = string(item, "spec.metrics[\(i)]") else { continue }
-                    if SegmentationMetricName.all.contains(m) { metrics.append(m) } else {
+                    if SegmentationMetricName.all.contains(m) && !SegmentationMetricName.available.contains(m) {
+                        issue(item, "spec.metrics[\(i)]", "metric \(m) is not available in this version (available: \(SegmentationMetricName.available.joined(separator: ", ")))")
+                    } else if SegmentationMetricName.all.contains(m) { metrics.append(m) } else {
                         issue(item, "spec.metrics[\(i)]", "unknown metric \"\(m)\"\(DidYouMean.hint(for: m, among: SegmentationMetricName.all)); expected one of: \(SegmentationMetricName.all.joined(separator: ", "))")
                     }
                 }

@@ -60,6 +60,8 @@ public struct PlannedTask: Codable, Sendable, Hashable {
     public var index: Int
     public var unit: WorkUnit
     public var inputs: [TaskInput]
+    /// For a Benchmark: which algorithm (index into the plan's steps) this task runs.
+    public var algorithm: Int?
 }
 
 /// A kernel and the version a plan pinned.
@@ -77,6 +79,8 @@ public struct Plan: Codable, Sendable {
     public var datasetRoot: String
     public var inventory: DatasetInventory
     public var steps: [Manifest.Step]
+    /// For a Benchmark: the metrics that score each algorithm, and the dataset's ground-truth role.
+    public var metrics: [String]?
     public var kernels: [KernelRef]
     public var tasks: [PlannedTask]
     public var seed: UInt64

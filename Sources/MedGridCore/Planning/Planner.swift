@@ -10,14 +10,14 @@ public struct Planner: Sendable {
 
     public func plan(_ manifest: Manifest, inventory: DatasetInventory) throws -> Plan {
         var tasks: [PlannedTask] = []
-        func add(_ unit: WorkUnit, _ inputs: [TaskInput]) {
+        func add(_ unit: WorkUnit, _ inputs: [TaskInput], algorithm: Int? = nil) {
             let index = tasks.count
             let key = CanonicalJSON.compact([
                 "manifest": .string(manifest.sha256), "root": .string(inventory.root),
-                "unit": (try? JSONValue(encoding: unit)) ?? .null,
+                "unit": (try? JSONValue(encoding: unit)) ?? .null, "algorithm": algorithm.map { .int($0) } ?? .null,
             ])
             let id = String(format: "%05d-", index) + ContentHash.sha256(Data(key.utf8)).prefix(8)
-            tasks.append(PlannedTask(id: id, index: index, unit: unit, inputs: inputs))
+            tasks.append(PlannedTask(id: id, index: index, unit: unit, inputs: inputs, algorithm: algorithm))
         }
         func input(_ path: String) throws -> TaskInput {
             guard let f = inventory.file(path) else {
@@ -29,14 +29,21 @@ public struct Planner: Sendable {
         case .dataset:
             let dataset = try DecathlonDataset.load(folder: manifest.inputURL)
             let per = manifest.sharding.casesPerTask
-            for start in stride(from: 0, to: dataset.cases.count, by: per) {
-                let cases = Array(dataset.cases[start..<min(start + per, dataset.cases.count)])
-                var inputs: [TaskInput] = []
-                for c in cases {
-                    inputs.append(try input(c.image))
-                    if let l = c.label { inputs.append(try input(l)) }
+            let isBenchmark = manifest.kind == .benchmark
+            if isBenchmark, let unlabelled = dataset.cases.first(where: { $0.label == nil }) {
+                throw MedGridError(.invalidInput, "\(manifest.inputURL.path): case \(unlabelled.id) has no label, so a Benchmark cannot score it (expected ground truth for every case)")
+            }
+            // A Benchmark runs every algorithm on every case: tasks are algorithm-major, then cases in order.
+            for algorithm in isBenchmark ? Array(manifest.steps.indices).map(Optional.some) : [nil] {
+                for start in stride(from: 0, to: dataset.cases.count, by: per) {
+                    let cases = Array(dataset.cases[start..<min(start + per, dataset.cases.count)])
+                    var inputs: [TaskInput] = []
+                    for c in cases {
+                        inputs.append(try input(c.image))
+                        if let l = c.label { inputs.append(try input(l)) }
+                    }
+                    add(.cases(cases), inputs, algorithm: algorithm)
                 }
-                add(.cases(cases), inputs)
             }
         case .cohort:
             let file = try input(manifest.inputURL.lastPathComponent)
@@ -59,7 +66,8 @@ public struct Planner: Sendable {
         }
         return Plan(
             jobName: manifest.name, kind: manifest.kind.rawValue, manifestSHA256: manifest.sha256,
-            datasetRoot: inventory.root, inventory: inventory, steps: manifest.steps, kernels: kernels, tasks: tasks,
+            datasetRoot: inventory.root, inventory: inventory, steps: manifest.steps, metrics: manifest.benchmark?.metrics,
+            kernels: kernels, tasks: tasks,
             seed: manifest.seed, timeoutSeconds: manifest.timeoutSeconds, retries: manifest.retries,
             priority: manifest.priority, placement: manifest.placement, document: manifest.analysisDocument,
             fullManifestSHA256: CanonicalJSON.sha256(manifest.document),

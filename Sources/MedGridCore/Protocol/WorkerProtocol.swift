@@ -101,6 +101,8 @@ public struct TaskAssignment: Codable, Sendable, Hashable {
     public var datasetLocation: String?
     public var seed: UInt64
     public var timeoutSeconds: Double
+    /// For a Benchmark task: the algorithm's name and the metrics to score its segmentation with.
+    public var benchmark: BenchmarkScoring?
 
     public init(
         job: String, task: TaskRef, taskID: String, lease: String, attempt: Int, steps: [Manifest.Step], unit: WorkUnit,
@@ -118,6 +120,16 @@ public struct TaskAssignment: Codable, Sendable, Hashable {
         self.datasetLocation = datasetLocation
         self.seed = seed
         self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// How a Benchmark task is scored.
+    public struct BenchmarkScoring: Codable, Sendable, Hashable {
+        public var algorithm: String
+        public var metrics: [String]
+        public init(algorithm: String, metrics: [String]) {
+            self.algorithm = algorithm
+            self.metrics = metrics
+        }
     }
 
     /// A stable text key for the task: `job#index`.

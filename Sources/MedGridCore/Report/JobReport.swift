@@ -34,7 +34,11 @@ public struct JobReportBuilder: Sendable {
         })
         var results: [JSONValue] = []
         var aggregates: [String: JSONValue] = [:]
-        let resultSteps = plan.steps.filter { step in step.command != nil || step.kernel.flatMap { suite.kernel(named: $0)?.output } == .result }
+        var scores: [JSONValue]?
+        if let metrics = plan.metrics {
+            (scores, aggregates) = benchmarkScores(plan: plan, metrics: metrics, outputs: outputs)
+        }
+        let resultSteps = plan.metrics != nil ? [] : plan.steps.filter { step in step.command != nil || step.kernel.flatMap { suite.kernel(named: $0)?.output } == .result }
         for step in resultSteps {
             var ordered: [JSONValue] = []
             for task in plan.tasks {
@@ -78,7 +82,7 @@ public struct JobReportBuilder: Sendable {
             summary["casesSucceeded"] = .int(results.count)
             summary["casesFailed"] = .int(failedCases)
         }
-        return [
+        var report: JSONValue = [
             "apiVersion": "medgrid/v1",
             "kind": "JobReport",
             "job": ["name": .string(plan.jobName), "kind": .string(plan.kind)],
@@ -89,5 +93,46 @@ public struct JobReportBuilder: Sendable {
             "aggregates": .object(aggregates),
             "failures": .array(failed),
         ]
+        if let scores, case .object(var o) = report {
+            o["scores"] = .array(scores)
+            report = .object(o)
+        }
+        return report
+    }
+
+    /// A Benchmark's per-case scores in long form (algorithm, case, metric, value: the record every ranking
+    /// is derived from), in algorithm, case and metric order; and per algorithm and metric the n, mean,
+    /// median, min and max over cases (from sorted values, so independent of completion order).
+    func benchmarkScores(plan: Plan, metrics: [String], outputs: [Int: JSONValue]) -> ([JSONValue], [String: JSONValue]) {
+        var rows: [JSONValue] = []
+        var values: [String: [String: [Double]]] = [:]
+        for task in plan.tasks {
+            for entry in outputs[task.index]?["cases"]?.arrayValue ?? [] {
+                guard let algorithm = entry["algorithm"]?.stringValue, let c = entry["case"]?.stringValue else { continue }
+                for m in metrics {
+                    let v = entry["scores"]?[m] ?? .null
+                    rows.append(["algorithm": .string(algorithm), "case": .string(c), "metric": .string(m), "value": v])
+                    if let d = v.doubleValue { values[algorithm, default: [:]][m, default: []].append(d) }
+                }
+            }
+        }
+        var aggregates: [String: JSONValue] = [:]
+        for step in plan.steps {
+            var perMetric: [String: JSONValue] = [:]
+            for m in metrics {
+                let sorted = (values[step.name]?[m] ?? []).sorted()
+                guard !sorted.isEmpty else { perMetric[m] = ["n": 0]; continue }
+                var sum = 0.0
+                for v in sorted { sum += v }
+                let n = sorted.count
+                let median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+                perMetric[m] = [
+                    "n": .int(n), "mean": .number(sum / Double(n)), "median": .number(median),
+                    "min": .number(sorted.first!), "max": .number(sorted.last!),
+                ]
+            }
+            aggregates[step.name] = .object(perMetric)
+        }
+        return (rows, aggregates)
     }
 }

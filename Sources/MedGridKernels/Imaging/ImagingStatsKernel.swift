@@ -65,3 +65,30 @@ struct ImagingClipKernel: Kernel {
         return .volume(image)
     }
 }
+
+/// `imaging.threshold`: a fixed-threshold segmentation; gives a mask for the next step or a Benchmark.
+struct ImagingThresholdKernel: Kernel {
+    let description = KernelDescription(
+        name: "imaging.threshold", version: "1.0.0",
+        summary: "Fixed-threshold segmentation: 1 where lower <= value <= upper, else 0; gives a mask volume",
+        input: .imagingCase, output: .volume,
+        parameters: [
+            KernelParameter("lower", .number, "smallest value inside, in real units", required: true),
+            KernelParameter("upper", .number, "largest value inside, in real units", default: .double(Double(Float.greatestFiniteMagnitude))),
+        ],
+        conventions: "Both bounds are inclusive; NaN voxels are outside. The mask keeps the image's geometry and is stored as uint8."
+    )
+
+    func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
+        guard case .imagingCase(_, var image, _) = input else {
+            throw MedGridError(.invalidInput, "imaging.threshold reads imaging cases")
+        }
+        let lower = Float(parameters.double("lower")!), upper = Float(min(parameters.double("upper")!, Double(Float.greatestFiniteMagnitude)))
+        guard lower <= upper else { throw MedGridError(.invalidInput, "imaging.threshold: lower \(lower) is above upper \(upper)") }
+        image.voxels.withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices { buffer[i] = buffer[i] >= lower && buffer[i] <= upper ? 1 : 0 }
+        }
+        image.storedType = .uint8
+        return .volume(image)
+    }
+}
