@@ -43,7 +43,8 @@ extension Coordinator: CoordinatorLink {
         let steps = task.algorithm.map { [plan.steps[$0]] } ?? plan.steps
         var a = TaskAssignment(
             job: ref.job, task: ref, taskID: task.id, lease: lease.id, attempt: attempts + 1, steps: steps,
-            unit: task.unit, inputs: task.inputs, datasetRoot: plan.datasetRoot, datasetLocation: plan.inputLocation,
+            unit: task.unit, inputs: task.inputs, datasetRoot: plan.datasetRoot,
+            datasetLocation: plan.sharedFilesystem ? plan.inputLocation : nil,
             seed: plan.seed, timeoutSeconds: plan.timeoutSeconds)
         if let algorithm = task.algorithm {
             a.benchmark = .init(algorithm: plan.steps[algorithm].name, metrics: plan.metrics ?? [])

@@ -1,6 +1,8 @@
 public import Foundation
+import CoreFoundation
 public import Logging
 public import MedGridCore
+public import MedGridTransport
 
 /// The coordinator: owns the scheduler and the store, serves workers (``CoordinatorLink``) and users.
 ///
@@ -22,6 +24,9 @@ public actor Coordinator {
     }
 
     public nonisolated let store: Store
+    /// Uploaded dataset files, content-addressed and zstd-compressed at rest.
+    public nonisolated let blobs: BlobStore
+    nonisolated let stateDirectory: URL
     let suite: any KernelSuite
     let configuration: Configuration
     let logger: Logger
@@ -36,6 +41,8 @@ public actor Coordinator {
 
     public init(stateDirectory: URL, suite: any KernelSuite, configuration: Configuration = .init(), logger: Logger) throws {
         self.store = try Store(stateDirectory: stateDirectory)
+        self.blobs = try BlobStore(directory: stateDirectory.appendingPathComponent("blobs"))
+        self.stateDirectory = stateDirectory
         self.suite = suite
         self.configuration = configuration
         self.logger = logger
@@ -69,24 +76,32 @@ public actor Coordinator {
     /// Plans a manifest and starts the job. With `reuseUnfinished`, an unfinished job with the same
     /// manifest and data is returned instead (so `medgrid run` after a crash resumes it).
     public func submit(_ manifest: Manifest, reuseUnfinished: Bool = false) throws -> String {
-        let inventory = try DatasetInventory.scan(manifest.inputURL)
-        if let registered = try store.read({ try $0.dataset(location: manifest.inputURL.path) }) {
+        try submit(manifest, inventory: nil, sharedFilesystem: true, reuseUnfinished: reuseUnfinished)
+    }
+
+    /// Plans and starts a job. Without an `inventory` the input is hashed where the manifest points;
+    /// with one (an upload), the input is the coordinator's blobs and workers fetch them by hash.
+    func submit(_ manifest: Manifest, inventory given: DatasetInventory?, sharedFilesystem: Bool, reuseUnfinished: Bool) throws -> String {
+        let inventory = try given ?? DatasetInventory.scan(manifest.inputURL)
+        if given == nil, let registered = try store.read({ try $0.dataset(location: manifest.inputURL.path) }) {
             let changes = registered.inventory.changes(comparedTo: inventory)
             if !changes.isEmpty {
                 throw MedGridError(.integrity, "\(manifest.inputURL.path) changed since it was registered with medgrid dataset add:\n"
                     + changes.prefix(20).map { "  \($0)" }.joined(separator: "\n"))
             }
         }
-        let plan = try Planner(suite: suite).plan(manifest, inventory: inventory)
+        var plan = try Planner(suite: suite).plan(manifest, inventory: inventory)
+        plan.sharedFilesystem = sharedFilesystem
         if reuseUnfinished, let existing = plans.first(where: { $0.value.contentKey == plan.contentKey && scheduler.status(of: $0.key) == .running }) {
             logger.info("job already running with the same manifest and data", metadata: ["medgrid.job": "\(existing.key)"])
             return existing.key
         }
         let t = now
+        let finalPlan = plan
         let id = try store.write { tx -> String in
             let seq = try tx.nextJobSeq()
-            let id = "\(plan.jobName)-\(seq)"
-            try tx.insertJob(id: id, seq: seq, plan: plan, now: t)
+            let id = "\(finalPlan.jobName)-\(seq)"
+            try tx.insertJob(id: id, seq: seq, plan: finalPlan, now: t)
             return id
         }
         plans[id] = plan

@@ -18,13 +18,19 @@ public struct LocalInputResolver: Sendable {
     public init() {}
 
     public func resolve(_ input: TaskInput, assignment: TaskAssignment) throws -> URL {
+        if let cached = assignment.localFiles?[input.path] {
+            return try verified(URL(fileURLWithPath: cached), input)
+        }
         guard let location = assignment.datasetLocation else {
             throw MedGridError(.unavailable, "task \(assignment.taskID): no dataset location on this worker")
         }
         var isDir: ObjCBool = false
         let base = URL(fileURLWithPath: location)
         FileManager.default.fileExists(atPath: base.path, isDirectory: &isDir)
-        let url = isDir.boolValue ? base.appendingPathComponent(input.path) : base
+        return try verified(isDir.boolValue ? base.appendingPathComponent(input.path) : base, input)
+    }
+
+    func verified(_ url: URL, _ input: TaskInput) throws -> URL {
         let found = try ContentHash.sha256(fileAt: url)
         guard found.hash == input.sha256 else {
             throw MedGridError(.integrity, "\(input.path): content changed since the job was planned (SHA-256 \(found.hash.prefix(12))…, expected \(input.sha256.prefix(12))…)")

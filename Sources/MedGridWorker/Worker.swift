@@ -32,6 +32,7 @@ public actor Worker {
     let configuration: Configuration
     let link: any CoordinatorLink
     let executor: any TaskExecutor
+    let fetcher: BlobFetcher?
     let logger: Logger
 
     var heartbeatInterval = 2.0
@@ -46,10 +47,12 @@ public actor Worker {
     var outboxWaiters: [CheckedContinuation<Void, Never>] = []
     public private(set) var completed = 0
 
-    public init(configuration: Configuration, link: any CoordinatorLink, executor: any TaskExecutor, logger: Logger) {
+    /// - Parameter fetcher: fetches inputs by hash when the dataset is not on a shared file system.
+    public init(configuration: Configuration, link: any CoordinatorLink, executor: any TaskExecutor, fetcher: BlobFetcher? = nil, logger: Logger) {
         self.configuration = configuration
         self.link = link
         self.executor = executor
+        self.fetcher = fetcher
         self.logger = logger
     }
 
@@ -153,7 +156,7 @@ public actor Worker {
                 next = await withCheckedContinuation { slotWaiters.append($0) }
             }
             guard let a = next else { return }
-            let result = await executor.execute(a)
+            let result = await run(a)
             running[a.key] = nil
             completed += 1
             leaseTasks[a.lease, default: 1] -= 1
@@ -161,6 +164,22 @@ public actor Worker {
             outbox.append(result)
             wake(&outboxWaiters)
             wake(&capacityWaiters)
+        }
+    }
+
+    /// Fetches the inputs (if needed) and runs the task; a fetch that fails fails the attempt.
+    func run(_ a: TaskAssignment) async -> TaskResult {
+        guard let fetcher, a.datasetLocation == nil else { return await executor.execute(a) }
+        do {
+            return await executor.execute(try await fetcher.prepare(a))
+        } catch {
+            let failure: TaskFailure
+            if let e = error as? MedGridError, e.code == .integrity {
+                failure = TaskFailure(kind: .integrity, message: e.message)
+            } else {
+                failure = TaskFailure(kind: .lostWorker, message: "could not fetch the task's inputs: \(error)")
+            }
+            return TaskResult(task: a.task, lease: a.lease, attempt: a.attempt, output: nil, failure: failure, seconds: 0)
         }
     }
 

@@ -20,8 +20,8 @@ struct MedGrid: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            Run.self, Validate.self, Plan.self, Status.self, Report.self, Cancel.self,
-            Dataset.self, Kernel.self, Executor.self,
+            Run.self, Validate.self, Plan.self, Submit.self, Status.self, Report.self, Cancel.self, Workers.self,
+            Dataset.self, Kernel.self, TLS.self, CoordinatorCommand.self, WorkerCommand.self, Executor.self,
         ]
     )
 }

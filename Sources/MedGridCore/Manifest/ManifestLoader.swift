@@ -23,15 +23,17 @@ public struct ManifestLoader: Sendable {
         return try load(text: text, file: file, baseDirectory: url.deletingLastPathComponent())
     }
 
-    /// Loads and validates manifest text; relative paths resolve against `baseDirectory`.
-    public func load(text: String, file: String, baseDirectory: URL) throws -> Manifest {
+    /// Loads and validates manifest text; relative paths resolve against `baseDirectory`. With
+    /// `inputOverride`, the dataset or cohort is read from there instead of the path the manifest names
+    /// (a coordinator holding uploaded data); the manifest's own path is still what the report records.
+    public func load(text: String, file: String, baseDirectory: URL, inputOverride: URL? = nil) throws -> Manifest {
         let root: PositionedNode
         do {
             root = try PositionedNode.parse(text, file: file)
         } catch {
             throw ManifestValidationError(issues: [error])
         }
-        var v = ManifestValidation(file: file, base: baseDirectory, catalog: catalog)
+        var v = ManifestValidation(file: file, base: baseDirectory, catalog: catalog, inputOverride: inputOverride)
         let manifest = v.validate(root)
         if !v.issues.isEmpty || manifest == nil {
             throw ManifestValidationError(issues: v.issues)
@@ -45,6 +47,7 @@ struct ManifestValidation {
     let file: String
     let base: URL
     let catalog: any KernelCatalog
+    var inputOverride: URL? = nil
     var issues: [ManifestIssue] = []
 
     mutating func issue(_ node: PositionedNode, _ path: String, _ message: String) {
@@ -162,7 +165,7 @@ struct ManifestValidation {
             kind: kind, name: name, description: description, input: input, steps: steps, benchmark: benchmark,
             sharding: sharding, retries: retries, timeoutSeconds: timeout, priority: priority,
             placement: placement, seed: UInt64(seed), file: file,
-            inputURL: resolve(input.path), document: root.json
+            inputURL: inputOverride ?? resolve(input.path), document: root.json
         )
     }
 

@@ -12,7 +12,7 @@ extension ManifestValidation {
             return nil
         case (.some(let node), nil):
             guard let path = string(node, "spec.dataset") else { return nil }
-            let url = resolve(path)
+            let url = inputOverride ?? resolve(path)
             var isDir: ObjCBool = false
             if !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) {
                 issue(node, "spec.dataset", "\(path) does not exist (resolved to \(url.path); expected a dataset folder with dataset.json)")
@@ -35,7 +35,7 @@ extension ManifestValidation {
                 issue(node, "spec.cohort", "a Benchmark runs over an imaging dataset (expected spec.dataset)")
                 return nil
             }
-            let url = resolve(path)
+            let url = inputOverride ?? resolve(path)
             var isDir: ObjCBool = false
             if !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) || isDir.boolValue {
                 issue(node, "spec.cohort", "\(path) does not exist or is a folder (resolved to \(url.path); expected a CSV file)")
@@ -65,7 +65,7 @@ extension ManifestValidation {
             if f["rowsPerTask"] != nil { issue(n, "spec.shard.groupBy", "given together with rowsPerTask (expected one of the two)") }
             if let column = string(n, "spec.shard.groupBy") {
                 sharding.groupBy = column
-                if case .cohort(let path) = input, let header = Self.csvHeader(resolve(path)), !header.contains(column) {
+                if case .cohort(let path) = input, let header = Self.csvHeader(inputOverride ?? resolve(path)), !header.contains(column) {
                     issue(n, "spec.shard.groupBy", "column \(column) is not in \(path)\(DidYouMean.hint(for: column, among: header)); columns: \(header.joined(separator: ", "))")
                 }
             }

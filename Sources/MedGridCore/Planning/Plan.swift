@@ -94,6 +94,9 @@ public struct Plan: Codable, Sendable {
     public var fullManifestSHA256: String
     /// Where the input lives on the coordinator's machine (not part of any report).
     public var inputLocation: String
+    /// Whether workers read the input at ``inputLocation`` (one machine or a shared file system) rather
+    /// than fetching it from the coordinator's blob store by hash.
+    public var sharedFilesystem: Bool = true
 
     /// The identity of the plan's content: manifest hash and dataset root.
     public var contentKey: String { "\(fullManifestSHA256):\(datasetRoot)" }

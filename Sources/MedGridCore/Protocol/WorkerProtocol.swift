@@ -103,6 +103,8 @@ public struct TaskAssignment: Codable, Sendable, Hashable {
     public var timeoutSeconds: Double
     /// For a Benchmark task: the algorithm's name and the metrics to score its segmentation with.
     public var benchmark: BenchmarkScoring?
+    /// Set by the worker: where each input (by dataset path) sits in its verified cache.
+    public var localFiles: [String: String]?
 
     public init(
         job: String, task: TaskRef, taskID: String, lease: String, attempt: Int, steps: [Manifest.Step], unit: WorkUnit,

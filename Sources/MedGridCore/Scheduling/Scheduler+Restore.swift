@@ -116,3 +116,23 @@ extension Scheduler {
         return best
     }
 }
+
+extension Scheduler {
+    /// Connected workers with their labels, slots, running tasks and last sign of life.
+    public var workerSummaries: [(name: String, labels: [String: String], slots: Int, running: Int, lastSeen: Double)] {
+        workers.values.filter { !$0.ghost }.sorted { $0.id < $1.id }.map { ($0.id, $0.labels, $0.slots, $0.inFlight, $0.lastSeen) }
+    }
+
+    /// Leases outstanding and tasks in flight, for metrics.
+    public var leaseCount: Int { leases.count }
+
+    /// Job counts by status and task counts by phase over all jobs, for metrics.
+    public var totals: (jobs: [JobStatus: Int], tasks: [TaskPhase: Int]) {
+        var j: [JobStatus: Int] = [:], t: [TaskPhase: Int] = [:]
+        for job in jobs.values {
+            j[job.status, default: 0] += 1
+            for task in job.tasks { t[task.phase, default: 0] += 1 }
+        }
+        return (j, t)
+    }
+}

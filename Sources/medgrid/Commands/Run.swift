@@ -5,13 +5,16 @@ import MedGridCore
 import MedGridCoordinator
 import MedGridKernels
 import MedGridReports
+import MedGridTransport
 import MedGridWorker
+import ServiceLifecycle
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a manifest on this machine: a coordinator and local workers in one command.",
         discussion: """
-            Starts a coordinator on the state directory and N local workers (each with its own kernel processes), \
+            Starts a coordinator on the state directory, serving its HTTPS API on loopback with a throwaway CA \
+            (so the one-machine mode uses the same mutual-TLS path as a cluster), and N local workers (each with its own kernel processes), \
             runs the job with a live progress bar, and writes the report (report.json, the canonical one, and \
             report.md) under reports/<job-name>/. If the state directory holds an unfinished job with the same \
             manifest and data (say, after a crash), that job is resumed instead of started again.
@@ -69,12 +72,30 @@ struct Run: AsyncParsableCommand {
         let jobID = try await coordinator.submit(m, reuseUnfinished: true)
         let runStart = Date()
         let executable = selfExecutable()
-        let clock = Task { await coordinator.run() }
+        // A throwaway CA for this run: the coordinator's certificate and one per local worker.
+        let pki = state.url.appendingPathComponent("local-pki")
+        try FileManager.default.createDirectory(at: pki, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let ca = try CertificateAuthority(directory: try CertificateAuthority.create(in: pki, commonName: "MedGrid local run CA", validityDays: 3, overwrite: true).certificate.deletingLastPathComponent())
+        let serverFiles = try ca.issue(role: .coordinator, name: "coordinator", subjectAlternativeNames: ["127.0.0.1", "localhost"], validityDays: 2, into: pki, overwrite: true)
+        let tls = try TLSFiles.serverConfiguration(certificate: serverFiles.certificate, privateKey: serverFiles.privateKey, trustRoot: pki.appendingPathComponent("ca.pem"))
+        let server = CoordinatorServer(coordinator: coordinator, tls: tls, host: "127.0.0.1", port: 0, logger: logger)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try server.application { port in portContinuation.yield(port) }
+        let group = ServiceGroup(services: [app, CoordinatorClock(coordinator: coordinator)], gracefulShutdownSignals: [], logger: logger)
+        let serving = Task { try await group.run() }
+        var portIterator = ports.makeAsyncIterator()
+        guard let port = await portIterator.next() else { throw MedGridError(.io, "the local coordinator did not start") }
         var workerTasks: [Task<Void, any Error>] = []
+        var clients: [CoordinatorClient] = []
         for i in 1...workers {
+            let files = try ca.issue(role: .worker, name: "local-\(i)", validityDays: 2, into: pki, overwrite: true)
+            let client = CoordinatorClient(
+                baseURL: "https://127.0.0.1:\(port)",
+                tls: try TLSFiles.clientConfiguration(certificate: files.certificate, privateKey: files.privateKey, trustRoot: pki.appendingPathComponent("ca.pem")))
+            clients.append(client)
             let w = Worker(
                 configuration: .defaults(name: "local-\(i)") { $0.slots = slots; $0.leaseWait = 2 },
-                link: coordinator, executor: ProcessExecutor(executable: executable), logger: logger)
+                link: HTTPCoordinatorLink(client: client), executor: ProcessExecutor(executable: executable), logger: logger)
             workerTasks.append(Task { try await w.run() })
         }
         let progress = ProgressDisplay(enabled: !quiet, label: jobID)
@@ -90,7 +111,9 @@ struct Run: AsyncParsableCommand {
         progress.finish()
         for t in workerTasks { t.cancel() }
         for t in workerTasks { _ = try? await t.value }
-        clock.cancel()
+        for c in clients { await c.shutdown() }
+        await group.triggerGracefulShutdown()
+        _ = try? await serving.value
         guard let job = try coordinator.store.read({ try $0.job(jobID) }), let text = job.report else {
             throw MedGridError(.io, "job \(jobID) finished without a report")
         }

@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
 import MedGridCore
+import NIOHTTP1
 import MedGridCoordinator
 import MedGridReports
+import MedGridTransport
+import MedGridWorker
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,8 +22,11 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var connection: ConnectionOptions
+
     func run() async throws {
         try await reportingErrors {
+            if connection.isRemote { return try await remote() }
             guard FileManager.default.fileExists(atPath: state.url.appendingPathComponent("medgrid.sqlite").path) else {
                 throw MedGridError(.notFound, "\(state.url.path): no MedGrid state here (run a job first, or pass --state-dir)")
             }
@@ -68,6 +74,24 @@ struct Status: AsyncParsableCommand {
         }
     }
 
+    func remote() async throws {
+        let client = try connection.client()
+        defer { Task { await client.shutdown() } }
+        guard let job else {
+            let list: API.JobList = try await client.call(.GET, "/v1/jobs")
+            if json { print(String(decoding: try JSONEncoder().encode(list), as: UTF8.self)); return }
+            if list.jobs.isEmpty { print("no jobs") }
+            for j in list.jobs { print("\(j.id)  \(j.status.rawValue)  \(j.tasks["succeeded"] ?? 0)/\(j.total) done\(j.tasks["failed"].map { ", \($0) failed" } ?? "")") }
+            return
+        }
+        if watch { return try await followJob(job, client: client, json: json) }
+        let s: API.JobStatusReply = try await client.call(.GET, "/v1/jobs/\(job)")
+        if json { print(String(decoding: try JSONEncoder().encode(s), as: UTF8.self)); return }
+        print("\(s.id): \(s.status.rawValue)")
+        for phase in ["pending", "leased", "succeeded", "failed", "cancelled"] { print("  \(phase == "leased" ? "running" : phase): \(s.tasks[phase] ?? 0)") }
+        for (reason, n) in s.pendingReasons.sorted(by: { $0.key < $1.key }) { print("  pending because \(reason): \(n)") }
+    }
+
     func pendingReasons(job: String) -> [String: Int] {
         let url = state.url.appendingPathComponent("status.json")
         guard let data = FileManager.default.contents(atPath: url.path), let v = try? JSONValue(parsing: data),
@@ -92,12 +116,23 @@ struct Report: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write report.json and report.md into this folder.", valueName: "dir"))
     var out: String?
 
+    @OptionGroup var connection: ConnectionOptions
+
     func validate() throws {
         guard ["json", "md"].contains(format) else { throw ValidationError("--format must be json or md") }
     }
 
     func run() async throws {
         try await reportingErrors {
+            if connection.isRemote {
+                let client = try connection.client()
+                defer { Task { await client.shutdown() } }
+                let data = try await client.raw(.GET, "/v1/jobs/\(job)/report")
+                let text = String(decoding: data, as: UTF8.self)
+                if let out { try writeReport(text, to: URL(fileURLWithPath: out)) }
+                print(format == "json" ? text : MarkdownReport.render(try JSONValue(parsing: data)), terminator: format == "json" ? "" : "\n")
+                return
+            }
             let store = try Store(stateDirectory: state.url)
             guard let j = try store.read({ try $0.job(job) }) else {
                 throw MedGridError(.notFound, "no job \(job) in \(state.url.path)")
@@ -120,9 +155,17 @@ struct Cancel: AsyncParsableCommand {
     var job: String
 
     @OptionGroup var state: StateOptions
+    @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
         try await reportingErrors {
+            if connection.isRemote {
+                let client = try connection.client()
+                defer { Task { await client.shutdown() } }
+                let s: API.JobStatusReply = try await client.call(.POST, "/v1/jobs/\(job)/cancel")
+                print("\(job): \(s.status.rawValue)")
+                return
+            }
             let store = try Store(stateDirectory: state.url)
             let changed = try store.write { [job] tx in try tx.requestCancel(job, now: Date().timeIntervalSince1970) }
             guard changed else { throw MedGridError(.conflict, "job \(job) is not running in \(state.url.path)") }

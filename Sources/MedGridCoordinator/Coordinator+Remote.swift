@@ -1,0 +1,129 @@
+import Foundation
+import Logging
+public import MedGridCore
+public import MedGridTransport
+
+extension Coordinator {
+    /// Which of an offered dataset's files the coordinator does not hold yet.
+    public func offer(_ inventory: DatasetInventory) throws -> API.DatasetNeeds {
+        for f in inventory.files { try Self.checkRelativePath(f.path) }
+        var missing: [String] = []
+        var seen = Set<String>()
+        for f in inventory.files where !blobs.contains(f.sha256) && seen.insert(f.sha256).inserted {
+            missing.append(f.sha256)
+        }
+        return API.DatasetNeeds(root: inventory.root, missing: missing)
+    }
+
+    /// A manifest submitted over the API, over a dataset whose files were uploaded as blobs. The
+    /// coordinator lays out a view of the dataset's small descriptive files (dataset.json, or the cohort
+    /// table it must count) to validate and plan; workers fetch the files by hash.
+    public func submitRemote(_ request: API.SubmitJob) throws -> String {
+        let inventory = DatasetInventory(files: request.inventory.files)
+        guard inventory.root == request.inventory.root else {
+            throw MedGridError(.invalidInput, "the inventory's root \(request.inventory.root) does not match its files (computed \(inventory.root))")
+        }
+        let needs = try offer(inventory)
+        guard needs.missing.isEmpty else {
+            throw MedGridError(.conflict, "\(needs.missing.count) file(s) of dataset \(inventory.root.prefix(16))… have not been uploaded (offer the dataset and upload the missing blobs first)")
+        }
+        let view = try materializeView(inventory)
+        let loader = ManifestLoader(catalog: suite)
+        let manifest: Manifest
+        do {
+            manifest = try loader.load(text: request.manifest, file: request.fileName, baseDirectory: view.deletingLastPathComponent(), inputOverride: view)
+        } catch let e as ManifestValidationError {
+            throw MedGridError(.invalidInput, e.description)
+        }
+        return try submit(manifest, inventory: inventory, sharedFilesystem: false, reuseUnfinished: false)
+    }
+
+    /// `<state>/views/<root>/`: dataset.json (or the cohort table) decompressed, other files as empty
+    /// placeholders so the layout checks pass. Returns the folder, or the table file for a cohort.
+    func materializeView(_ inventory: DatasetInventory) throws -> URL {
+        let dir = stateDirectory.appendingPathComponent("views/\(inventory.root)")
+        let isDataset = inventory.file(DecathlonDataset.descriptorName) != nil
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        for f in inventory.files {
+            try Self.checkRelativePath(f.path)
+            let url = dir.appendingPathComponent(f.path)
+            try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let needed = !isDataset || f.path == DecathlonDataset.descriptorName
+            if needed {
+                if !fm.fileExists(atPath: url.path) || (try? ContentHash.sha256(fileAt: url).hash) != f.sha256 {
+                    try blobs.extract(f.sha256, to: url)
+                }
+            } else if !fm.fileExists(atPath: url.path) {
+                fm.createFile(atPath: url.path, contents: nil)
+            }
+        }
+        if isDataset { return dir }
+        guard inventory.files.count == 1 else {
+            throw MedGridError(.invalidInput, "an upload without dataset.json must be a single cohort table (found \(inventory.files.count) files)")
+        }
+        return dir.appendingPathComponent(inventory.files[0].path)
+    }
+
+    /// A dataset path from a client must stay inside its folder.
+    static func checkRelativePath(_ path: String) throws {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard !path.isEmpty, !path.hasPrefix("/"), parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+            throw MedGridError(.invalidInput, "dataset path \"\(path)\" is not a plain relative path inside the dataset")
+        }
+    }
+
+    /// Re-hashes every stored blob of a dataset.
+    public func verifyDataset(root: String) throws -> API.DatasetVerifyReply {
+        let stored = try store.read { try $0.jobs() }
+        guard let plan = plans.values.first(where: { $0.datasetRoot == root }) ?? stored.first(where: { $0.plan.datasetRoot == root })?.plan else {
+            throw MedGridError(.notFound, "no job has used dataset \(root.prefix(16))…")
+        }
+        var corrupt: [String] = [], missing: [String] = []
+        for f in plan.inventory.files {
+            if !blobs.contains(f.sha256) { missing.append(f.path); continue }
+            do { try blobs.verify(f.sha256) } catch { corrupt.append(f.path) }
+        }
+        return API.DatasetVerifyReply(root: root, files: plan.inventory.files.count, corrupt: corrupt, missing: missing)
+    }
+
+    /// One job's progress, for `medgrid status`.
+    public func statusReply(_ id: String) throws -> API.JobStatusReply {
+        guard let job = try store.read({ try $0.job(id) }) else {
+            throw MedGridError(.notFound, "no job \(id)")
+        }
+        let counts = try progress(of: id)
+        return API.JobStatusReply(
+            id: id, name: job.name, status: scheduler.status(of: id) ?? job.status,
+            tasks: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+            pendingReasons: pendingReasons(of: id), submittedAt: job.submittedAt, finishedAt: job.finishedAt)
+    }
+
+    public func jobList() throws -> API.JobList {
+        let jobs = try store.read { try $0.jobs() }
+        return API.JobList(jobs: try jobs.map { try statusReply($0.id) })
+    }
+
+    /// The canonical report of a finished job.
+    public func report(_ id: String) throws -> String {
+        guard let job = try store.read({ try $0.job(id) }) else { throw MedGridError(.notFound, "no job \(id)") }
+        guard let text = job.report else {
+            throw MedGridError(.conflict, "job \(id) is still \(job.status.rawValue); its report is written when it ends")
+        }
+        return text
+    }
+
+    public func workerList() -> API.WorkerList {
+        API.WorkerList(workers: scheduler.workerSummaries.map {
+            API.WorkerInfo(name: $0.name, labels: $0.labels, slots: $0.slots, running: $0.running, lastSeen: $0.lastSeen)
+        })
+    }
+}
+
+extension Coordinator {
+    /// Jobs by status, tasks by phase, outstanding leases and connected workers.
+    public func metricsSample() -> (jobs: [JobStatus: Int], tasks: [TaskPhase: Int], leases: Int, workers: Int) {
+        let t = scheduler.totals
+        return (t.jobs, t.tasks, scheduler.leaseCount, scheduler.connectedWorkers.count)
+    }
+}

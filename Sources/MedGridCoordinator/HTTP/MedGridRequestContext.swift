@@ -1,0 +1,41 @@
+import Foundation
+public import Hummingbird
+import MedGridTransport
+public import NIOCore
+import NIOSSL
+
+/// The request context: Hummingbird's core storage plus the connection, so handlers can read the
+/// caller's client certificate and act on the role it carries.
+public struct MedGridRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// Bodies above this are refused (blob uploads stream and are not limited by it).
+    public var maxUploadSize: Int { 64 * 1024 * 1024 }
+
+    /// The caller's identity from its verified client certificate.
+    func identity() async throws -> PeerIdentity {
+        guard let certificate = try await channel.nioSSL_peerCertificate().get() else {
+            throw HTTPError(.unauthorized, message: "no client certificate")
+        }
+        do {
+            return try CertificateIdentity.identity(fromDER: try certificate.toDERBytes())
+        } catch {
+            throw HTTPError(.forbidden, message: "\(error)")
+        }
+    }
+
+    /// The caller's identity, if its role is one of `roles`; a 403 naming the role otherwise.
+    func require(_ roles: Set<Role>, for what: String) async throws -> PeerIdentity {
+        let id = try await identity()
+        guard roles.contains(id.role) else {
+            throw HTTPError(.forbidden, message: "a \(id.role.rawValue) certificate (\(id.name)) may not \(what); this needs one of: \(roles.map(\.rawValue).sorted().joined(separator: ", "))")
+        }
+        return id
+    }
+}

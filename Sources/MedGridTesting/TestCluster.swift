@@ -1,0 +1,76 @@
+public import Foundation
+import Hummingbird
+public import Logging
+import MedGridCore
+public import MedGridCoordinator
+import MedGridKernels
+public import MedGridTransport
+public import MedGridWorker
+public import NIOSSL
+import ServiceLifecycle
+
+/// A CA and certificates in a temporary folder, for tests over real TLS.
+public struct TestPKI: Sendable {
+    public let directory: URL
+    public let ca: CertificateAuthority
+
+    public init() throws {
+        directory = try TestSupport.temporaryDirectory("medgrid-pki")
+        _ = try CertificateAuthority.create(in: directory)
+        ca = try CertificateAuthority(directory: directory)
+    }
+
+    public var caFile: URL { directory.appendingPathComponent("ca.pem") }
+
+    public func issue(_ role: Role, _ name: String, validityDays: Int = 30, now: Date = Date()) throws -> IssuedFiles {
+        try ca.issue(role: role, name: name, subjectAlternativeNames: role == .coordinator ? ["127.0.0.1", "localhost"] : [], validityDays: validityDays, into: directory, now: now, overwrite: true)
+    }
+
+    public func serverTLS() throws -> TLSConfiguration {
+        let f = try issue(.coordinator, "coordinator")
+        return try TLSFiles.serverConfiguration(certificate: f.certificate, privateKey: f.privateKey, trustRoot: caFile)
+    }
+
+    public func clientTLS(_ role: Role, _ name: String) throws -> TLSConfiguration {
+        let f = try issue(role, name)
+        return try TLSFiles.clientConfiguration(certificate: f.certificate, privateKey: f.privateKey, trustRoot: caFile)
+    }
+}
+
+/// A coordinator serving its HTTPS API on a loopback port, in this process.
+public final class TestServer: Sendable {
+    public let coordinator: Coordinator
+    public let port: Int
+    public let pki: TestPKI
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    public init(stateDirectory: URL, pki: TestPKI, leaseTTL: Double = 3) async throws {
+        var logger = Logger(label: "medgrid.test.server")
+        logger.logLevel = .critical
+        coordinator = try Coordinator(
+            stateDirectory: stateDirectory, suite: KernelRegistry.standard,
+            configuration: .defaults { $0.scheduler.leaseTTL = leaseTTL; $0.scheduler.heartbeatInterval = leaseTTL / 4; $0.tickInterval = 0.1 },
+            logger: logger)
+        self.pki = pki
+        let server = CoordinatorServer(coordinator: coordinator, tls: try pki.serverTLS(), host: "127.0.0.1", port: 0, logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try server.application { continuation.yield($0) }
+        let group = ServiceGroup(services: [app, CoordinatorClock(coordinator: coordinator)], gracefulShutdownSignals: [], logger: logger)
+        self.group = group
+        task = Task { try await group.run() }
+        var it = ports.makeAsyncIterator()
+        port = await it.next() ?? 0
+    }
+
+    public var url: String { "https://127.0.0.1:\(port)" }
+
+    public func client(_ role: Role, _ name: String) throws -> CoordinatorClient {
+        CoordinatorClient(baseURL: url, tls: try pki.clientTLS(role, name))
+    }
+
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+}

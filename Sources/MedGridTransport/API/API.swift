@@ -1,0 +1,120 @@
+public import MedGridCore
+
+/// The JSON bodies of the coordinator's HTTPS API under `/v1`, shared by the server and its clients
+/// (the worker daemon, the command line, and anything that speaks JSON: curl, Python).
+///
+/// Worker routes (`/v1/workers/...`) carry ``WorkerProtocol`` messages; this namespace holds the rest.
+public enum API {
+    /// `POST /v1/jobs`: a manifest (its text, as written) over a dataset already offered and uploaded.
+    public struct SubmitJob: Codable, Sendable {
+        public var manifest: String
+        public var fileName: String
+        public var inventory: DatasetInventory
+        public init(manifest: String, fileName: String, inventory: DatasetInventory) {
+            self.manifest = manifest
+            self.fileName = fileName
+            self.inventory = inventory
+        }
+    }
+
+    public struct Submitted: Codable, Sendable {
+        public var job: String
+        public init(job: String) { self.job = job }
+    }
+
+    /// A job's progress: tasks by phase, and why pending tasks wait.
+    public struct JobStatusReply: Codable, Sendable {
+        public var id: String
+        public var name: String
+        public var status: JobStatus
+        public var tasks: [String: Int]
+        public var pendingReasons: [String: Int]
+        public var submittedAt: Double
+        public var finishedAt: Double?
+        public init(id: String, name: String, status: JobStatus, tasks: [String: Int], pendingReasons: [String: Int], submittedAt: Double, finishedAt: Double?) {
+            self.id = id
+            self.name = name
+            self.status = status
+            self.tasks = tasks
+            self.pendingReasons = pendingReasons
+            self.submittedAt = submittedAt
+            self.finishedAt = finishedAt
+        }
+
+        public var total: Int { tasks.values.reduce(0, +) }
+        public var done: Int { (tasks["succeeded"] ?? 0) + (tasks["failed"] ?? 0) + (tasks["cancelled"] ?? 0) }
+    }
+
+    public struct JobList: Codable, Sendable {
+        public var jobs: [JobStatusReply]
+        public init(jobs: [JobStatusReply]) { self.jobs = jobs }
+    }
+
+    /// `POST /v1/datasets`: the files a client wants to use; the reply lists the blobs to upload.
+    public struct DatasetOffer: Codable, Sendable {
+        public var inventory: DatasetInventory
+        public init(inventory: DatasetInventory) { self.inventory = inventory }
+    }
+
+    public struct DatasetNeeds: Codable, Sendable {
+        public var root: String
+        public var missing: [String]
+        public init(root: String, missing: [String]) {
+            self.root = root
+            self.missing = missing
+        }
+    }
+
+    /// `POST /v1/datasets/verify`: re-hash every stored blob of a dataset.
+    public struct DatasetVerifyRequest: Codable, Sendable {
+        public var root: String
+        public init(root: String) { self.root = root }
+    }
+
+    public struct DatasetVerifyReply: Codable, Sendable {
+        public var root: String
+        public var files: Int
+        public var corrupt: [String]
+        public var missing: [String]
+        public init(root: String, files: Int, corrupt: [String], missing: [String]) {
+            self.root = root
+            self.files = files
+            self.corrupt = corrupt
+            self.missing = missing
+        }
+        public var ok: Bool { corrupt.isEmpty && missing.isEmpty }
+    }
+
+    public struct WorkerInfo: Codable, Sendable {
+        public var name: String
+        public var labels: [String: String]
+        public var slots: Int
+        public var running: Int
+        public var lastSeen: Double
+        public init(name: String, labels: [String: String], slots: Int, running: Int, lastSeen: Double) {
+            self.name = name
+            self.labels = labels
+            self.slots = slots
+            self.running = running
+            self.lastSeen = lastSeen
+        }
+    }
+
+    public struct WorkerList: Codable, Sendable {
+        public var workers: [WorkerInfo]
+        public init(workers: [WorkerInfo]) { self.workers = workers }
+    }
+
+    /// Every error reply: what went wrong, in words a person can act on.
+    public struct ErrorBody: Codable, Sendable {
+        public var error: String
+        public var code: String
+        public init(error: String, code: String) {
+            self.error = error
+            self.code = code
+        }
+    }
+
+    /// A progress event on `GET /v1/jobs/{id}/events` (server-sent events, `event: progress`).
+    public typealias ProgressEvent = JobStatusReply
+}

@@ -1,0 +1,202 @@
+public import Foundation
+import Crypto
+
+/// The coordinator's content-addressed store of dataset files, zstd-compressed at rest.
+///
+/// Layout under ``directory`` (all private to the owner, directories 0700, files 0600):
+/// - `<aa>/<sha256>.zst` — a blob: one zstd frame of the plain bytes, with their size in the frame header,
+///   a content checksum, and a window small enough to serve as-is with `Content-Encoding: zstd`;
+///   `<aa>` is the first two hex digits of the hash.
+/// - `tmp/` — files being written; a blob appears under its name only complete, by an atomic rename.
+/// - `corrupt/` — blobs set aside by ``quarantine(_:)``.
+///
+/// Everything streams in 1 MiB chunks. Every hash that arrives from outside is checked to be 64
+/// lower-case hex digits before it becomes part of a path. Safe to use from many threads: each write
+/// goes through its own temporary file and a blob is only ever replaced by identical content.
+public final class BlobStore: Sendable {
+    /// The store's root directory.
+    public let directory: URL
+    /// The zstd level new blobs are written with.
+    public let compressionLevel: Int32
+
+    /// Opens (creating if needed, mode 0700) the store at `directory`. Temporary files older than a day,
+    /// left by a crash, are removed.
+    public init(directory: URL, compressionLevel: Int32 = Zstd.defaultLevel) throws {
+        self.directory = directory.standardizedFileURL
+        self.compressionLevel = compressionLevel
+        try DataPlaneFiles.makeDirectory(self.directory)
+        try DataPlaneFiles.makeDirectory(tempDirectory)
+        DataPlaneFiles.removeStaleFiles(in: tempDirectory, olderThan: 24 * 3600)
+    }
+
+    var tempDirectory: URL { directory.appendingPathComponent("tmp", isDirectory: true) }
+    var corruptDirectory: URL { directory.appendingPathComponent("corrupt", isDirectory: true) }
+
+    /// The path of blob `sha256`; call only with a validated hash.
+    func blobURL(_ sha256: String) -> URL {
+        directory.appendingPathComponent(String(sha256.prefix(2)), isDirectory: true)
+            .appendingPathComponent("\(sha256).zst", isDirectory: false)
+    }
+
+    // MARK: Adding blobs
+
+    /// Adds the plain file at `url`: hashes it while compressing it to a temporary file, then renames that
+    /// into place. If the blob is already present it is kept and the new copy discarded.
+    /// - Throws: ``DataPlaneError`` — `notFound` if the file is missing, `io` if reading or writing fails
+    ///   or the file changes size while it is read.
+    public func put(fileAt url: URL) throws -> BlobRecord {
+        try ingest(plainFileAt: url, expectedSHA256: nil)
+    }
+
+    /// Starts an upload of zstd-compressed bytes that must decompress to content with hash
+    /// `expectedSHA256`. Feed it with ``Upload/append(_:)`` and finish with ``Upload/commit()``.
+    /// - Parameter maxSize: the most plain bytes accepted (a guard against decompression bombs).
+    public func beginUpload(expectedSHA256: String, maxSize: Int64 = .max) throws -> Upload {
+        try BlobName.requireSHA256(expectedSHA256)
+        return try Upload(store: self, expectedSHA256: expectedSHA256, maxSize: maxSize)
+    }
+
+    /// Adds a blob from zstd-compressed chunks (any chunking). Refuses it, keeping nothing, unless the
+    /// decompressed content hashes to `expectedSHA256`.
+    /// - Throws: ``DataPlaneError`` — `integrity` on a hash mismatch, `corrupt`/`truncated` for a bad
+    ///   stream, `tooLarge` past `maxSize`, `invalidInput` for a malformed hash.
+    public func put(
+        compressedChunks chunks: some Sequence<Data>, expectedSHA256: String, maxSize: Int64 = .max
+    ) throws -> BlobRecord {
+        let upload = try beginUpload(expectedSHA256: expectedSHA256, maxSize: maxSize)
+        for chunk in chunks { try upload.append(chunk) }
+        return try upload.commit()
+    }
+
+    /// Adds a blob from a file of zstd-compressed bytes, read in 1 MiB chunks; the same checks as
+    /// ``put(compressedChunks:expectedSHA256:maxSize:)``.
+    public func put(compressedFileAt url: URL, expectedSHA256: String, maxSize: Int64 = .max) throws -> BlobRecord {
+        let upload = try beginUpload(expectedSHA256: expectedSHA256, maxSize: maxSize)
+        let handle = try DataPlaneFiles.openForReading(url, what: "upload of blob \(expectedSHA256)")
+        defer { try? handle.close() }
+        try DataPlaneFiles.forEachChunk(of: handle, url) { try upload.append($0) }
+        return try upload.commit()
+    }
+
+    /// Hashes and compresses a plain file into the store; when `expectedSHA256` is given, a file with any
+    /// other hash is refused with `integrity` and nothing is kept.
+    func ingest(plainFileAt url: URL, expectedSHA256: String?) throws -> BlobRecord {
+        let input = try DataPlaneFiles.openForReading(url, what: "adding a blob")
+        defer { try? input.close() }
+        guard let plainSize = DataPlaneFiles.fileSize(url) else {
+            throw DataPlaneError(.io, "\(url.path): not a regular file")
+        }
+        let (tempURL, output) = try DataPlaneFiles.makeTempFile(in: tempDirectory)
+        var moved = false
+        defer {
+            try? output.close()
+            if !moved { DataPlaneFiles.removeIfPresent(tempURL) }
+        }
+
+        let compressor = try ZstdStreamCompressor(
+            level: compressionLevel, pledgedSize: plainSize, name: url.path)
+        var hasher = SHA256()
+        let write = { (data: Data) in try DataPlaneFiles.write(data, to: output, tempURL) }
+        try DataPlaneFiles.forEachChunk(of: input, url) { chunk in
+            hasher.update(data: chunk)
+            try compressor.compress(chunk, into: write)
+        }
+        try compressor.finish(into: write)
+        try DataPlaneFiles.syncAndClose(output, tempURL)
+        guard compressor.bytesIn == plainSize else {
+            throw DataPlaneError(.io, "\(url.path): changed size while it was read")
+        }
+
+        let sha256 = hasher.finalize().lowercaseHex
+        if let expectedSHA256, expectedSHA256 != sha256 {
+            throw DataPlaneError(
+                .integrity, "blob \(expectedSHA256): content hashes to \(sha256); refused, nothing stored")
+        }
+        let destination = blobURL(sha256)
+        if let existing = DataPlaneFiles.fileSize(destination) {
+            return BlobRecord(sha256: sha256, size: plainSize, storedSize: existing)
+        }
+        try DataPlaneFiles.makeDirectory(destination.deletingLastPathComponent())
+        try DataPlaneFiles.moveAtomically(tempURL, to: destination)
+        moved = true
+        return BlobRecord(sha256: sha256, size: plainSize, storedSize: compressor.bytesOut)
+    }
+
+    // MARK: Reading blobs
+
+    /// True when blob `sha256` is present; false for a malformed hash.
+    public func contains(_ sha256: String) -> Bool {
+        compressedFile(sha256) != nil
+    }
+
+    /// The compressed file of blob `sha256`, to stream with `Content-Encoding: zstd`; nil when it is absent
+    /// or the hash is malformed.
+    public func compressedFile(_ sha256: String) -> URL? {
+        guard BlobName.isSHA256(sha256) else { return nil }
+        let url = blobURL(sha256)
+        return DataPlaneFiles.isRegularFile(url) ? url : nil
+    }
+
+    /// Plain and stored sizes of blob `sha256`, or nil when it is absent or its header is unreadable.
+    /// Reads only the frame header.
+    public func size(_ sha256: String) -> (plain: Int64, stored: Int64)? {
+        guard let url = compressedFile(sha256), let stored = DataPlaneFiles.fileSize(url),
+              let handle = try? DataPlaneFiles.openForReading(url, what: "blob \(sha256)")
+        else { return nil }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 18),
+              let plain = Zstd.contentSize(ofFrameStartingWith: header), plain <= UInt64(Int64.max)
+        else { return nil }
+        return (Int64(plain), stored)
+    }
+
+    /// Decompresses blob `sha256` and checks that its content still hashes to its name.
+    /// - Throws: ``DataPlaneError`` — `integrity` naming the blob when it does not decode or hashes to
+    ///   something else (quarantine it and fetch it again); `notFound`; `io`; `invalidInput`.
+    public func verify(_ sha256: String) throws {
+        try BlobName.requireSHA256(sha256)
+        let url = blobURL(sha256)
+        let handle = try DataPlaneFiles.openForReading(url, what: "blob \(sha256)")
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        do {
+            let decompressor = try ZstdStreamDecompressor(limit: .max, name: "blob \(sha256)")
+            try DataPlaneFiles.forEachChunk(of: handle, url) { chunk in
+                try decompressor.decompress(chunk) { hasher.update(data: $0) }
+            }
+            try decompressor.finish()
+        } catch let error as DataPlaneError where [.corrupt, .truncated, .tooLarge].contains(error.code) {
+            throw DataPlaneError(.integrity, "blob \(sha256) is damaged at rest: \(error.message)", cause: error)
+        }
+        let actual = hasher.finalize().lowercaseHex
+        guard actual == sha256 else {
+            throw DataPlaneError(.integrity, "blob \(sha256) is damaged at rest: its content hashes to \(actual)")
+        }
+    }
+
+    // MARK: Removing blobs
+
+    /// Moves blob `sha256` aside to `corrupt/` so it is no longer served, returning its new path; nil when
+    /// it is absent or the hash is malformed. Fetching or uploading it again restores the blob.
+    @discardableResult
+    public func quarantine(_ sha256: String) -> URL? {
+        guard let url = compressedFile(sha256), (try? DataPlaneFiles.makeDirectory(corruptDirectory)) != nil
+        else { return nil }
+        let stamp = Int64(Date().timeIntervalSince1970 * 1000)
+        let destination = corruptDirectory.appendingPathComponent("\(sha256).\(stamp).zst", isDirectory: false)
+        return (try? DataPlaneFiles.moveAtomically(url, to: destination)) != nil ? destination : nil
+    }
+
+    /// Deletes blob `sha256` (the data steward's purge). Removing an absent blob is not an error.
+    public func remove(_ sha256: String) throws {
+        try BlobName.requireSHA256(sha256)
+        let url = blobURL(sha256)
+        guard DataPlaneFiles.isRegularFile(url) else { return }
+        do {
+            try FileManager.default.removeItem(at: url)
+        } catch {
+            throw DataPlaneError(.io, "blob \(sha256): cannot delete \(url.path)", cause: error)
+        }
+        DataPlaneFiles.syncDirectory(url.deletingLastPathComponent())
+    }
+}

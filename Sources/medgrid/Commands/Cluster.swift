@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import MedGridCore
+import MedGridCoordinator
+import MedGridKernels
+import MedGridTransport
+import MedGridWorker
+import ServiceLifecycle
+import UnixSignals
+
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator: the HTTPS API (mutual TLS 1.3), the scheduler and the store.",
+        discussion: """
+            Clients and workers must present certificates signed by --ca; their role (in the certificate) decides \
+            what they may do. There is no plaintext port. SIGTERM or SIGINT shut it down gracefully; started again \
+            on the same --state-dir it resumes every unfinished job. Options can also come from a JSON --config \
+            file with the keys listen, stateDir, cert, key, ca, leaseTTL.
+            """)
+
+    @Option(help: ArgumentHelp("Address to listen on, HOST:PORT.", valueName: "host:port")) var listen: String?
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory (SQLite store and blobs).", valueName: "dir")) var stateDirectory: String?
+    @Option(help: ArgumentHelp("The coordinator's certificate (PEM).", valueName: "file")) var cert: String?
+    @Option(help: ArgumentHelp("The coordinator's private key (PEM).", valueName: "file")) var key: String?
+    @Option(help: ArgumentHelp("The MedGrid CA certificate (PEM); the only trust root.", valueName: "file")) var ca: String?
+    @Option(name: .customLong("lease-ttl"), help: ArgumentHelp("Seconds a silent worker keeps its leases.", valueName: "seconds")) var leaseTTL: Double?
+    @Option(name: .customLong("config"), help: ArgumentHelp("A JSON config file.", valueName: "file")) var configFile: String?
+    @Option(name: .customLong("log-level"), help: "Log level.") var logLevel: String = "info"
+
+    func run() async throws {
+        try await reportingErrors {
+            var file: [String: JSONValue] = [:]
+            if let configFile {
+                guard let data = FileManager.default.contents(atPath: configFile) else { throw MedGridError(.notFound, "\(configFile): no such config file") }
+                guard let o = try JSONValue(parsing: data).objectValue else { throw MedGridError(.invalidInput, "\(configFile): expected a JSON object") }
+                file = o
+            }
+            func pick(_ flag: String?, _ key: String) throws -> String {
+                if let v = flag ?? file[key]?.stringValue { return v }
+                throw MedGridError(.invalidInput, "missing --\(key == "stateDir" ? "state-dir" : key) (or \"\(key)\" in the config file)")
+            }
+            let listen = try pick(self.listen, "listen")
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+                throw MedGridError(.invalidInput, "--listen \(listen): expected HOST:PORT")
+            }
+            let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            var logger = Logger(label: "medgrid.coordinator")
+            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            let certURL = URL(fileURLWithPath: try pick(cert, "cert"))
+            if let problem = TLSDiagnosis.checkValidity(certificatePEM: certURL, at: Date()) { printError("warning: \(problem)") }
+            let tls = try TLSFiles.serverConfiguration(
+                certificate: certURL, privateKey: URL(fileURLWithPath: try pick(key, "key")), trustRoot: URL(fileURLWithPath: try pick(ca, "ca")))
+            let ttl = leaseTTL ?? file["leaseTTL"]?.doubleValue ?? 10
+            let coordinator = try Coordinator(
+                stateDirectory: URL(fileURLWithPath: try pick(stateDirectory, "stateDir")), suite: KernelRegistry.standard,
+                configuration: .defaults { $0.scheduler.leaseTTL = ttl; $0.scheduler.heartbeatInterval = min(2, ttl / 3); $0.medgridVersion = MedGrid.version },
+                logger: logger)
+            let server = CoordinatorServer(coordinator: coordinator, tls: tls, host: host, port: port, logger: logger)
+            let log = logger
+            let app = try server.application { port in
+                log.notice("coordinator listening", metadata: ["medgrid.address": "https://\(host):\(port)"])
+            }
+            let group = ServiceGroup(
+                services: [app, CoordinatorClock(coordinator: coordinator)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await group.run()
+        }
+    }
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker daemon: connects out to the coordinator, runs tasks in parallel slots.",
+        discussion: """
+            The worker registers, long-polls for batches of tasks, fetches their inputs by hash into a size-bounded \
+            verified cache under --state-dir, runs each attempt in its own process, and uploads results in batches. \
+            When the coordinator is away it retries with backoff and keeps its results. SIGTERM or SIGINT: it stops \
+            taking work, finishes what runs, reports it and hands back the rest. Its name is the certificate's.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The worker's folder (its blob cache).", valueName: "dir")) var stateDirectory: String = ".medgrid-worker"
+    @Option(help: "Task slots (default: the core count).") var slots: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("label"), help: ArgumentHelp("A placement label key=value; repeat for more.", valueName: "k=v")) var labels: [String] = []
+    @Option(name: .customLong("cache-size"), help: ArgumentHelp("Cache limit in MiB.", valueName: "MiB")) var cacheMiB: Int = 10_240
+    @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+    func validate() throws {
+        guard (1...256).contains(slots) else { throw ValidationError("--slots must be from 1 to 256") }
+        for l in labels where !l.contains("=") { throw ValidationError("--label \(l): expected key=value") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            var logger = Logger(label: "medgrid.worker")
+            logger.logLevel = Logger.Level(rawValue: logLevel)!
+            let resolved = try connection.resolve()
+            guard let identity = try CertificateSummary.inspect(pemFile: resolved.cert).first else {
+                throw MedGridError(.invalidInput, "\(resolved.cert.path) holds no certificate")
+            }
+            guard identity.role == .worker else {
+                throw MedGridError(.invalidInput, "\(resolved.cert.path) is a \(identity.role?.rawValue ?? "role-less") certificate; a worker needs one made with medgrid tls cert create --worker NAME")
+            }
+            let client = try connection.client()
+            let cache = try BlobCache(directory: URL(fileURLWithPath: stateDirectory).appendingPathComponent("cache"), maxBytes: Int64(cacheMiB) << 20)
+            var labelMap: [String: String] = [:]
+            for l in labels {
+                let parts = l.split(separator: "=", maxSplits: 1)
+                labelMap[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+            let worker = Worker(
+                configuration: .defaults(name: identity.name) { $0.slots = slots; $0.labels = labelMap },
+                link: HTTPCoordinatorLink(client: client), executor: ProcessExecutor(executable: selfExecutable()),
+                fetcher: BlobFetcher(client: client, cache: cache, logger: logger), logger: logger)
+            logger.notice("worker starting", metadata: ["medgrid.worker": "\(identity.name)", "medgrid.slots": "\(slots)", "medgrid.coordinator": "\(resolved.url)"])
+            let group = ServiceGroup(services: [WorkerService(worker: worker)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await group.run()
+            await client.shutdown()
+        }
+    }
+}
+
+/// The worker as a Service: graceful shutdown drains it (finish, report, hand back, leave).
+struct WorkerService: Service {
+    let worker: Worker
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await worker.run()
+        }
+    }
+}
