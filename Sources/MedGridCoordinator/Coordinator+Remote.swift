@@ -9,8 +9,9 @@ extension Coordinator {
         for f in inventory.files { try Self.checkRelativePath(f.path) }
         var missing: [String] = []
         var seen = Set<String>()
-        for f in inventory.files where !blobs.contains(f.sha256) && seen.insert(f.sha256).inserted {
-            missing.append(f.sha256)
+        for f in inventory.files where seen.insert(f.sha256).inserted {
+            // A stored copy that no longer matches its hash is quarantined and asked for again.
+            if !blobs.contains(f.sha256) || (try? ensureVerified(f.sha256)) == nil { missing.append(f.sha256) }
         }
         return API.DatasetNeeds(root: inventory.root, missing: missing)
     }
@@ -73,6 +74,26 @@ extension Coordinator {
         }
     }
 
+    /// Checks a stored blob before it is used: re-hashed whenever its file changed (size or modification
+    /// time) since it was last verified. A corrupt blob is quarantined and an integrity error thrown.
+    public func ensureVerified(_ sha256: String) throws {
+        guard let file = blobs.compressedFile(sha256) else {
+            throw MedGridError(.notFound, "no blob \(sha256.prefix(12))… on this coordinator")
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
+        let stamp = BlobStamp(size: (attributes?[.size] as? Int) ?? -1, modified: (attributes?[.modificationDate] as? Date) ?? .distantPast)
+        if verifiedBlobs[sha256] == stamp { return }
+        do {
+            try blobs.verify(sha256)
+            verifiedBlobs[sha256] = stamp
+        } catch {
+            verifiedBlobs[sha256] = nil
+            blobs.quarantine(sha256)
+            logger.error("stored blob failed verification; quarantined", metadata: ["medgrid.blob": "\(sha256.prefix(16))"])
+            throw MedGridError(.integrity, "the coordinator's copy of blob \(sha256.prefix(12))… was corrupt and has been quarantined; submit the manifest again to upload it anew")
+        }
+    }
+
     /// Re-hashes every stored blob of a dataset.
     public func verifyDataset(root: String) throws -> API.DatasetVerifyReply {
         let stored = try store.read { try $0.jobs() }
@@ -126,4 +147,10 @@ extension Coordinator {
         let t = scheduler.totals
         return (t.jobs, t.tasks, scheduler.leaseCount, scheduler.connectedWorkers.count)
     }
+}
+
+/// The size and modification time of a stored blob file when it was last verified.
+struct BlobStamp: Equatable, Sendable {
+    var size: Int
+    var modified: Date
 }

@@ -35,6 +35,8 @@ public actor Coordinator {
     var stops: [String: Set<TaskRef>] = [:]
     var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     var nextWaiter = 0
+    /// Blobs whose stored file was re-hashed, with the file's size and modification time then.
+    var verifiedBlobs: [String: BlobStamp] = [:]
     /// CPU time this coordinator spent handling events, in nanoseconds (thread CPU clock).
     var cpuNanoseconds: UInt64 = 0
     var lastSnapshot = 0.0

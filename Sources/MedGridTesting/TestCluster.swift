@@ -39,13 +39,14 @@ public struct TestPKI: Sendable {
 
 /// A coordinator serving its HTTPS API on a loopback port, in this process.
 public final class TestServer: Sendable {
+    // The server's service group runs until stop().
     public let coordinator: Coordinator
     public let port: Int
     public let pki: TestPKI
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    public init(stateDirectory: URL, pki: TestPKI, leaseTTL: Double = 3) async throws {
+    public init(stateDirectory: URL, pki: TestPKI, leaseTTL: Double = 3, port requestedPort: Int = 0) async throws {
         var logger = Logger(label: "medgrid.test.server")
         logger.logLevel = .critical
         coordinator = try Coordinator(
@@ -53,14 +54,22 @@ public final class TestServer: Sendable {
             configuration: .defaults { $0.scheduler.leaseTTL = leaseTTL; $0.scheduler.heartbeatInterval = leaseTTL / 4; $0.tickInterval = 0.1 },
             logger: logger)
         self.pki = pki
-        let server = CoordinatorServer(coordinator: coordinator, tls: try pki.serverTLS(), host: "127.0.0.1", port: 0, logger: logger)
+        let server = CoordinatorServer(coordinator: coordinator, tls: try pki.serverTLS(), host: "127.0.0.1", port: requestedPort, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try server.application { continuation.yield($0) }
         let group = ServiceGroup(services: [app, CoordinatorClock(coordinator: coordinator)], gracefulShutdownSignals: [], logger: logger)
         self.group = group
-        task = Task { try await group.run() }
+        let running = Task {
+            defer { continuation.finish() }
+            try await group.run()
+        }
+        task = running
         var it = ports.makeAsyncIterator()
-        port = await it.next() ?? 0
+        guard let bound = await it.next() else {
+            let error: (any Error)? = await { do { try await running.value; return nil } catch { return error } }()
+            throw MedGridError(.io, "the test coordinator did not start on port \(requestedPort): \(error.map { "\($0)" } ?? "no error")")
+        }
+        port = bound
     }
 
     public var url: String { "https://127.0.0.1:\(port)" }

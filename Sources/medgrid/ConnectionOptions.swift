@@ -59,12 +59,12 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     /// A client with these credentials; problems with the local files are explained before connecting.
-    func client() throws -> CoordinatorClient {
+    func client(wireCompression: Bool = true) throws -> CoordinatorClient {
         let r = try resolve()
         if let problem = TLSDiagnosis.checkValidity(certificatePEM: r.cert, at: Date()) {
             printError("warning: \(problem)")
         }
         let tls = try TLSFiles.clientConfiguration(certificate: r.cert, privateKey: r.key, trustRoot: r.ca)
-        return CoordinatorClient(baseURL: r.url, tls: tls)
+        return CoordinatorClient(baseURL: r.url, tls: tls, wireCompression: wireCompression)
     }
 }

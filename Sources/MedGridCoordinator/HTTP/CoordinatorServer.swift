@@ -145,25 +145,41 @@ public struct CoordinatorServer: Sendable {
                 return jsonResponse(record, status: .created)
             }
         }
-        router.get("/v1/blobs/{sha}") { _, ctx in
+        router.get("/v1/blobs/{sha}") { req, ctx in
             try await respond {
                 _ = try await ctx.require(workers.union([.admin]), for: "download dataset files")
                 let sha = try ctx.parameters.require("sha")
+                try await c.ensureVerified(sha)
                 guard let file = c.blobs.compressedFile(sha) else {
                     throw MedGridError(.notFound, "no blob \(sha.prefix(16))… on this coordinator")
                 }
-                let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil
+                // zstd on the wire when the client accepts it (the stored file as is); plain bytes otherwise.
+                let zstd = (req.headers[.acceptEncoding] ?? "").contains("zstd")
+                let size = zstd ? (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil : c.blobs.size(sha).map { Int($0.plain) }
                 let counter = metrics.bytesServed
                 let body = ResponseBody(contentLength: size) { writer in
                     guard let handle = FileHandle(forReadingAtPath: file.path) else { throw MedGridError(.io, "cannot open blob \(sha.prefix(16))…") }
                     defer { try? handle.close() }
+                    let decompressor = zstd ? nil : try ZstdStreamDecompressor(limit: 1 << 40, name: "blob \(sha.prefix(12))")
                     while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                        try await writer.write(ByteBuffer(bytes: chunk))
-                        counter.increment(by: Int64(chunk.count))
+                        if let decompressor {
+                            var plain: [Data] = []
+                            try decompressor.decompress(chunk) { plain.append($0) }
+                            for p in plain {
+                                try await writer.write(ByteBuffer(bytes: p))
+                                counter.increment(by: Int64(p.count))
+                            }
+                        } else {
+                            try await writer.write(ByteBuffer(bytes: chunk))
+                            counter.increment(by: Int64(chunk.count))
+                        }
                     }
+                    try decompressor?.finish()
                     try await writer.finish(nil)
                 }
-                return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentEncoding: "zstd"], body: body)
+                var headers: HTTPFields = [.contentType: "application/octet-stream"]
+                if zstd { headers[.contentEncoding] = "zstd" }
+                return Response(status: .ok, headers: headers, body: body)
             }
         }
 

@@ -42,6 +42,8 @@ public struct BlobFetcher: Sendable {
                     }
                 } catch let e as MedGridError where e.code == .unavailable && attempt < 3 {
                     try await Task.sleep(for: .milliseconds(200 * attempt))
+                } catch let e as MedGridError where e.code == .conflict {
+                    throw MedGridError(.integrity, "\(input.path): \(e.message)")
                 }
             }
         }

@@ -13,9 +13,12 @@ public import NIOSSL
 /// which CA, expired, wrong role).
 public final class CoordinatorClient: Sendable {
     public let baseURL: String
+    /// Whether dataset files travel zstd-compressed (the default) or plain.
+    public let wireCompression: Bool
     let client: HTTPClient
 
-    public init(baseURL: String, tls: TLSConfiguration) {
+    public init(baseURL: String, tls: TLSConfiguration, wireCompression: Bool = true) {
+        self.wireCompression = wireCompression
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         self.baseURL = url
@@ -107,7 +110,7 @@ public final class CoordinatorClient: Sendable {
     /// when the hash matches. Returns the bytes received on the wire.
     public func download(sha256: String, fileName: String, into cache: BlobCache) async throws -> (url: URL, wireBytes: Int64) {
         var request = HTTPClientRequest(url: baseURL + "/v1/blobs/\(sha256)")
-        request.headers.add(name: "Accept-Encoding", value: "zstd")
+        request.headers.add(name: "Accept-Encoding", value: wireCompression ? "zstd" : "identity")
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .seconds(3600))

@@ -87,11 +87,13 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Task slots (default: the core count).") var slots: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(name: .customLong("label"), help: ArgumentHelp("A placement label key=value; repeat for more.", valueName: "k=v")) var labels: [String] = []
     @Option(name: .customLong("cache-size"), help: ArgumentHelp("Cache limit in MiB.", valueName: "MiB")) var cacheMiB: Int = 10_240
+    @Option(name: .customLong("wire-compression"), help: "Dataset files on the wire: zstd or none.") var wireCompression: String = "zstd"
     @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
     func validate() throws {
         guard (1...256).contains(slots) else { throw ValidationError("--slots must be from 1 to 256") }
         for l in labels where !l.contains("=") { throw ValidationError("--label \(l): expected key=value") }
+        guard ["zstd", "none"].contains(wireCompression) else { throw ValidationError("--wire-compression must be zstd or none") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
     }
 
@@ -106,7 +108,7 @@ struct WorkerCommand: AsyncParsableCommand {
             guard identity.role == .worker else {
                 throw MedGridError(.invalidInput, "\(resolved.cert.path) is a \(identity.role?.rawValue ?? "role-less") certificate; a worker needs one made with medgrid tls cert create --worker NAME")
             }
-            let client = try connection.client()
+            let client = try connection.client(wireCompression: wireCompression == "zstd")
             let cache = try BlobCache(directory: URL(fileURLWithPath: stateDirectory).appendingPathComponent("cache"), maxBytes: Int64(cacheMiB) << 20)
             var labelMap: [String: String] = [:]
             for l in labels {
