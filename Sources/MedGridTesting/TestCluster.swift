@@ -46,15 +46,17 @@ public final class TestServer: Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    public init(stateDirectory: URL, pki: TestPKI, leaseTTL: Double = 3, port requestedPort: Int = 0) async throws {
-        var logger = Logger(label: "medgrid.test.server")
-        logger.logLevel = .critical
+    public init(stateDirectory: URL, pki: TestPKI, leaseTTL: Double = 3, port requestedPort: Int = 0, logger given: Logger? = nil) async throws {
+        var logger = given ?? Logger(label: "medgrid.test.server")
+        if given == nil { logger.logLevel = .critical }
         coordinator = try Coordinator(
             stateDirectory: stateDirectory, suite: KernelRegistry.standard,
             configuration: .defaults { $0.scheduler.leaseTTL = leaseTTL; $0.scheduler.heartbeatInterval = leaseTTL / 4; $0.tickInterval = 0.1 },
             logger: logger)
         self.pki = pki
-        let server = CoordinatorServer(coordinator: coordinator, tls: try pki.serverTLS(), host: "127.0.0.1", port: requestedPort, logger: logger)
+        let server = CoordinatorServer(
+            coordinator: coordinator, tls: try pki.serverTLS(), clientCAPEM: [UInt8](try Data(contentsOf: pki.caFile)),
+            host: "127.0.0.1", port: requestedPort, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try server.application { continuation.yield($0) }
         let group = ServiceGroup(services: [app, CoordinatorClock(coordinator: coordinator)], gracefulShutdownSignals: [], logger: logger)

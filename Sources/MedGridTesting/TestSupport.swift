@@ -106,9 +106,12 @@ public struct InProcessCluster: Sendable {
     public let coordinator: Coordinator
     public let stateDirectory: URL
 
-    public init(stateDirectory: URL, leaseTTL: Double = 3) throws {
-        var logger = Logger(label: "medgrid.test")
-        logger.logLevel = .error
+    public let logger: Logger
+
+    public init(stateDirectory: URL, leaseTTL: Double = 3, logger given: Logger? = nil) throws {
+        var logger = given ?? Logger(label: "medgrid.test")
+        if given == nil { logger.logLevel = .error }
+        self.logger = logger
         let config = Coordinator.Configuration.defaults {
             $0.scheduler.leaseTTL = leaseTTL
             $0.scheduler.heartbeatInterval = leaseTTL / 4
@@ -132,8 +135,7 @@ public struct InProcessCluster: Sendable {
     ) async throws -> (job: String, report: String) {
         let clock = Task { await coordinator.run() }
         var tasks: [Task<Void, any Error>] = []
-        var logger = Logger(label: "medgrid.test.worker")
-        logger.logLevel = .error
+        let logger = self.logger
         for i in 1...workers {
             let w = Worker(
                 configuration: .defaults(name: "w\(i)") { $0.slots = slots; $0.leaseWait = 0.5 },

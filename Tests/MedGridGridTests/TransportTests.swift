@@ -37,7 +37,8 @@ struct TransportTests {
     func refusals() async throws {
         let pki = try TestPKI()
         let ws = try TestSupport.temporaryDirectory()
-        let server = try await TestServer(stateDirectory: ws.appendingPathComponent("st"), pki: pki)
+        let log = InMemoryLogHandler.Recorder()
+        let server = try await TestServer(stateDirectory: ws.appendingPathComponent("st"), pki: pki, logger: log.logger(label: "server", level: .warning))
 
         // Plain TCP: no HTTP answer at all.
         let plain = try plaintextRequest(port: server.port)
@@ -68,6 +69,9 @@ struct TransportTests {
         let expired = CoordinatorClient(baseURL: server.url, tls: try TLSFiles.clientConfiguration(certificate: old.certificate, privateKey: old.privateKey, trustRoot: pki.caFile))
         let e3 = await #expect(throws: MedGridError.self) { let _: [String: String] = try await expired.call(.GET, "/healthz") }
         #expect(e3 != nil)
+        // The coordinator says why, in plain words, on its side too.
+        #expect(log.lines.contains { $0.contains("refused a TLS client") && $0.contains("CN=old") && $0.contains("expired on") }, "\(log.lines)")
+        #expect(log.lines.contains { $0.contains("CN=mallory") && $0.contains("not signed by this grid's CA") }, "\(log.lines)")
 
         // Wrong roles: a worker may not submit or read reports; a user may not lease.
         let worker = try server.client(.worker, "w1")

@@ -25,9 +25,13 @@ public struct CoordinatorServer: Sendable {
     public let logger: Logger
     let metrics: ServerMetrics
 
-    public init(coordinator: Coordinator, tls: TLSConfiguration, host: String, port: Int, logger: Logger) {
+    /// The CA that client certificates must chain to; with it, refused clients are explained in the log.
+    public let clientCAPEM: [UInt8]?
+
+    public init(coordinator: Coordinator, tls: TLSConfiguration, clientCAPEM: [UInt8]? = nil, host: String, port: Int, logger: Logger) {
         self.coordinator = coordinator
         self.tls = tls
+        self.clientCAPEM = clientCAPEM
         self.host = host
         self.port = port
         self.logger = logger
@@ -39,9 +43,24 @@ public struct CoordinatorServer: Sendable {
         let router = Router(context: MedGridRequestContext.self)
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
         addRoutes(to: router)
+        var channel = TLSChannelConfiguration(tlsConfiguration: tls)
+        if let clientCAPEM {
+            // Our own verification (the same RFC 5280 validation against our CA) so that a refused client is
+            // explained in plain words in the coordinator's log, not only as a handshake failure.
+            let verifier = try ClientCertificateVerifier(trustRootPEM: clientCAPEM)
+            let log = logger
+            channel = TLSChannelConfiguration(tlsConfiguration: tls) { certificates in
+                let chain = certificates.compactMap { try? $0.toDERBytes() }
+                if let problem = await verifier.problem(with: chain) {
+                    log.warning("refused a TLS client", metadata: ["medgrid.tls": "\(problem)"])
+                    return .failed
+                }
+                return .certificateVerified
+            }
+        }
         return Application(
             router: router,
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            server: try .tls(.http1(), configuration: channel),
             configuration: .init(address: .hostname(host, port: port), serverName: "medgrid"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -51,14 +51,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             let certURL = URL(fileURLWithPath: try pick(cert, "cert"))
             if let problem = TLSDiagnosis.checkValidity(certificatePEM: certURL, at: Date()) { printError("warning: \(problem)") }
-            let tls = try TLSFiles.serverConfiguration(
-                certificate: certURL, privateKey: URL(fileURLWithPath: try pick(key, "key")), trustRoot: URL(fileURLWithPath: try pick(ca, "ca")))
+            let caURL = URL(fileURLWithPath: try pick(ca, "ca"))
+            let tls = try TLSFiles.serverConfiguration(certificate: certURL, privateKey: URL(fileURLWithPath: try pick(key, "key")), trustRoot: caURL)
+            let caPEM = [UInt8](try Data(contentsOf: caURL))
             let ttl = leaseTTL ?? file["leaseTTL"]?.doubleValue ?? 10
             let coordinator = try Coordinator(
                 stateDirectory: URL(fileURLWithPath: try pick(stateDirectory, "stateDir")), suite: KernelRegistry.standard,
                 configuration: .defaults { $0.scheduler.leaseTTL = ttl; $0.scheduler.heartbeatInterval = min(2, ttl / 3); $0.medgridVersion = MedGrid.version },
                 logger: logger)
-            let server = CoordinatorServer(coordinator: coordinator, tls: tls, host: host, port: port, logger: logger)
+            let server = CoordinatorServer(coordinator: coordinator, tls: tls, clientCAPEM: caPEM, host: host, port: port, logger: logger)
             let log = logger
             let app = try server.application { port in
                 log.notice("coordinator listening", metadata: ["medgrid.address": "https://\(host):\(port)"])

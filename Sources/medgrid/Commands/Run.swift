@@ -78,7 +78,9 @@ struct Run: AsyncParsableCommand {
         let ca = try CertificateAuthority(directory: try CertificateAuthority.create(in: pki, commonName: "MedGrid local run CA", validityDays: 3, overwrite: true).certificate.deletingLastPathComponent())
         let serverFiles = try ca.issue(role: .coordinator, name: "coordinator", subjectAlternativeNames: ["127.0.0.1", "localhost"], validityDays: 2, into: pki, overwrite: true)
         let tls = try TLSFiles.serverConfiguration(certificate: serverFiles.certificate, privateKey: serverFiles.privateKey, trustRoot: pki.appendingPathComponent("ca.pem"))
-        let server = CoordinatorServer(coordinator: coordinator, tls: tls, host: "127.0.0.1", port: 0, logger: logger)
+        let server = CoordinatorServer(
+            coordinator: coordinator, tls: tls, clientCAPEM: [UInt8](try Data(contentsOf: pki.appendingPathComponent("ca.pem"))),
+            host: "127.0.0.1", port: 0, logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = try server.application { port in portContinuation.yield(port) }
         let group = ServiceGroup(services: [app, CoordinatorClock(coordinator: coordinator)], gracefulShutdownSignals: [], logger: logger)
