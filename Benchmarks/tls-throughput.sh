@@ -44,13 +44,15 @@ fi
 WORK=$(mktemp -d /tmp/medgrid-tls-bench-XXXXXX)
 PIDS=()
 cleanup() {
-  local pid deadline
-  # SIGTERM each process group we started (each was started with setsid), then wait up to 15 s, then SIGKILL.
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
-  deadline=$((SECONDS + 15))
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+  local i pid deadline
+  # Newest first (workers before their coordinator): SIGTERM the process group (each was started with setsid),
+  # wait up to 10 s for a graceful exit, then SIGKILL whatever is left of the group.
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    pid=${PIDS[i]}
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || continue
+    deadline=$((SECONDS + 10))
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    kill -KILL -- "-$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
   rm -rf "$WORK"
@@ -153,12 +155,19 @@ if [[ $MG_STATUS != succeeded || $MG_DONE != "$TASKS" ]]; then
   echo "MedGrid job did not succeed: $out" >&2; exit 1
 fi
 
-# Stop MedGrid before Dask starts so the two never share the cores.
-for pid in "${WORKER_PIDS[@]}" "$COORD_PID"; do kill -TERM "$pid" 2>/dev/null || true; done
-deadline=$((SECONDS + 15))
+# Stop MedGrid (SIGTERM: graceful shutdown; workers first, then the coordinator) before Dask starts, so the two
+# never share the cores. Processes that have exited are dropped from the cleanup list, so a later reuse of their
+# numbers is never signalled.
 for pid in "${WORKER_PIDS[@]}" "$COORD_PID"; do
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + 30))
   while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
 done
+keep=()
+for pid in "${PIDS[@]}"; do
+  if kill -0 "$pid" 2>/dev/null; then keep+=("$pid"); else wait "$pid" 2>/dev/null || true; fi
+done
+PIDS=(${keep[@]+"${keep[@]}"})
 
 # ---------------------------------------------------------------------------------------------------- Dask
 K=$WORK/dask

@@ -200,3 +200,52 @@ struct SchedulerTests {
         #expect(s.phase(of: TaskRef(job: "j", index: 1)) == .pending)
     }
 }
+
+/// Speculative re-execution of stragglers (off by default).
+struct SpeculationTests {
+    static func setUp(speculateAfter: Double?) -> (Scheduler, Lease) {
+        var s = Scheduler(configuration: .defaults { $0.speculateAfter = speculateAfter; $0.prefetch = 0 })
+        _ = s.submit(job: "j", taskCount: 1, priority: 0, placement: [:], retries: SchedulerTests.retries())
+        _ = s.register(worker: "slow", labels: [:], slots: 1, now: 0)
+        _ = s.register(worker: "idle", labels: [:], slots: 1, now: 0)
+        let lease = SchedulerTests.granted(s.requestLease(worker: "slow", maxTasks: 1, now: 0))!
+        return (s, lease)
+    }
+
+    @Test("off by default: an idle worker gets nothing while the last task runs")
+    func offByDefault() {
+        var (s, _) = Self.setUp(speculateAfter: nil)
+        #expect(SchedulerTests.granted(s.requestLease(worker: "idle", maxTasks: 1, now: 100)) == nil)
+    }
+
+    @Test("a straggler is copied to an idle worker only after the threshold; the copy winning stops the original")
+    func copyWins() {
+        var (s, original) = Self.setUp(speculateAfter: 5)
+        #expect(SchedulerTests.granted(s.requestLease(worker: "idle", maxTasks: 1, now: 4)) == nil)
+        let copy = SchedulerTests.granted(s.requestLease(worker: "idle", maxTasks: 1, now: 6))!
+        let ref = original.tasks[0]
+        #expect(copy.tasks == [ref])
+        #expect(SchedulerTests.granted(s.requestLease(worker: "slow", maxTasks: 1, now: 6)) == nil, "one copy at most")
+        let d = s.complete(ref, worker: "idle", lease: copy.id, failure: nil, now: 7)
+        #expect(d.contains(.taskSucceeded(ref, worker: "idle", attempt: 1)))
+        #expect(d.contains(.stopTasks(worker: "slow", tasks: [ref])))
+        #expect(s.inFlight(worker: "slow") == 0 && s.inFlight(worker: "idle") == 0)
+        #expect(s.complete(ref, worker: "slow", lease: original.id, failure: nil, now: 8) == [.duplicateResult(ref, worker: "slow")])
+    }
+
+    @Test("a failing copy costs no attempt; the original winning stops the copy")
+    func originalWins() {
+        var (s, original) = Self.setUp(speculateAfter: 5)
+        let ref = original.tasks[0]
+        let copy = SchedulerTests.granted(s.requestLease(worker: "idle", maxTasks: 1, now: 6))!
+        #expect(s.complete(ref, worker: "idle", lease: copy.id, failure: TaskFailure(kind: .trapped, message: "x"), now: 7).isEmpty)
+        #expect(s.attempts(of: ref).isEmpty)
+        #expect(s.phase(of: ref) == .leased)
+        let again = SchedulerTests.granted(s.requestLease(worker: "idle", maxTasks: 1, now: 8))!
+        let d = s.complete(ref, worker: "slow", lease: original.id, failure: nil, now: 9)
+        #expect(d.contains(.stopTasks(worker: "idle", tasks: [ref])))
+        #expect(d.contains(.jobFinished("j", .succeeded)))
+        #expect(s.inFlight(worker: "idle") == 0)
+        #expect(s.complete(ref, worker: "idle", lease: again.id, failure: nil, now: 10) == [.duplicateResult(ref, worker: "idle")])
+    }
+}

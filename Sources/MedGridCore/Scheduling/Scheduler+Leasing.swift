@@ -19,6 +19,9 @@ extension Scheduler {
             jobs[ref.job] = job
             granted.append(ref)
         }
+        if granted.count < room, let after = configuration.speculateAfter {
+            granted += speculativeCopies(for: workers[id]!, lease: leaseID, room: room - granted.count, after: after, now: now)
+        }
         guard !granted.isEmpty else { return [] }
         let lease = Lease(id: leaseID, worker: id, tasks: granted, grantedAt: now)
         leases[leaseID] = lease
@@ -82,6 +85,17 @@ extension Scheduler {
         let task = job.tasks[ref.index]
         let current = task.phase == .leased && task.lease == leaseID
         var out: [SchedulerDecision] = []
+        if let copy = speculative[ref], copy.lease == leaseID, copy.worker == worker {
+            // The speculative copy ended: a failure costs nothing; a success wins like any late result.
+            dropSpeculative(ref, job: &job)
+            if failure != nil || task.phase.isTerminal {
+                jobs[ref.job] = job
+                return task.phase == .succeeded && failure == nil ? [.duplicateResult(ref, worker: worker)] : []
+            }
+        } else if current, failure == nil, let copy = speculative[ref] {
+            dropSpeculative(ref, job: &job)
+            out.append(.stopTasks(worker: copy.worker, tasks: [ref]))
+        }
         if current { release(ref, worker: worker, lease: leaseID, job: &job) }
         guard let failure else {
             switch task.phase {
@@ -172,6 +186,11 @@ extension Scheduler {
         guard let lease = leases[leaseID] else { return [] }
         var out: [SchedulerDecision] = [.leaseExpired(leaseID: leaseID, worker: lease.worker, tasks: lease.tasks)]
         for ref in lease.tasks {
+            if let copy = speculative[ref], copy.lease == leaseID, var job = jobs.removeValue(forKey: ref.job) {
+                dropSpeculative(ref, job: &job)  // a lost copy costs nothing; the original still runs
+                jobs[ref.job] = job
+                continue
+            }
             guard let t = jobs[ref.job]?.tasks[ref.index], t.phase == .leased, t.lease == leaseID else { continue }
             var job = jobs.removeValue(forKey: ref.job)!
             release(ref, worker: lease.worker, lease: leaseID, job: &job)
@@ -181,6 +200,43 @@ extension Scheduler {
         leases[leaseID] = nil
         workers[lease.worker]?.leases.remove(leaseID)
         return out
+    }
+
+    /// Second copies of straggling tasks for an idle worker: only from jobs with nothing left to start,
+    /// only tasks leased for longer than `after` seconds, never to the worker running the original.
+    mutating func speculativeCopies(for w: WorkerState, lease leaseID: String, room: Int, after: Double, now: Double) -> [TaskRef] {
+        var out: [TaskRef] = []
+        for id in jobOrder where out.count < room {
+            guard let job = jobs[id], job.status == .running, !job.cancelled, job.head >= job.fresh.count, job.retry.isEmpty,
+                matches(w, job.placement)
+            else { continue }
+            for (i, t) in job.tasks.enumerated() where out.count < room {
+                let ref = TaskRef(job: id, index: i)
+                guard t.phase == .leased, t.worker != w.id, speculative[ref] == nil, let l = t.lease, let granted = leases[l]?.grantedAt,
+                    now - granted > after
+                else { continue }
+                speculative[ref] = (leaseID, w.id)
+                jobs[id]!.inFlight += 1
+                out.append(ref)
+            }
+        }
+        return out
+    }
+
+    /// Forgets a speculative copy and takes it off its worker's and lease's books.
+    mutating func dropSpeculative(_ ref: TaskRef, job: inout JobState) {
+        guard let copy = speculative.removeValue(forKey: ref) else { return }
+        job.inFlight -= 1
+        if workers[copy.worker] != nil { workers[copy.worker]!.inFlight -= 1 }
+        if var lease = leases[copy.lease] {
+            lease.tasks.removeAll { $0 == ref }
+            if lease.tasks.isEmpty {
+                leases[copy.lease] = nil
+                workers[copy.worker]?.leases.remove(copy.lease)
+            } else {
+                leases[copy.lease] = lease
+            }
+        }
     }
 
     /// Takes a leased task off its worker's books.

@@ -15,6 +15,9 @@ public struct Scheduler: Sendable {
         public var leaseTTL: Double = 10
         /// Tasks a worker may hold beyond its slots, so it never waits for the next batch.
         public var prefetch: Int = 1
+        /// Speculative re-execution of stragglers, off when nil: once a job has nothing left to start, a task
+        /// leased longer than this many seconds is also given to an idle worker; the first valid result wins.
+        public var speculateAfter: Double?
         public init() {}
 
         public static func defaults(configure: (inout Configuration) -> Void) -> Configuration {
@@ -69,6 +72,8 @@ public struct Scheduler: Sendable {
     var jobOrder: [String] = []
     var workers: [String: WorkerState] = [:]
     var leases: [String: Lease] = [:]
+    /// Second copies of straggling tasks (speculative execution): task → (lease, worker).
+    var speculative: [TaskRef: (lease: String, worker: String)] = [:]
     var leaseCounter = 0
     var leasePrefix: String
 
@@ -103,6 +108,10 @@ public struct Scheduler: Sendable {
         job.cancelled = true
         for i in job.tasks.indices where !job.tasks[i].phase.isTerminal {
             let ref = TaskRef(job: id, index: i)
+            if let copy = speculative[ref] {
+                stop[copy.worker, default: []].append(ref)
+                dropSpeculative(ref, job: &job)
+            }
             if job.tasks[i].phase == .leased, let w = job.tasks[i].worker {
                 stop[w, default: []].append(ref)
                 release(ref, worker: w, lease: job.tasks[i].lease, job: &job)
@@ -166,6 +175,12 @@ public struct Scheduler: Sendable {
         guard let w = workers[id] else { return [] }
         var out: [SchedulerDecision] = []
         for leaseID in w.leases.sorted() {
+            guard let lease = leases[leaseID] else { continue }
+            for ref in lease.tasks where speculative[ref]?.lease == leaseID {
+                var job = jobs.removeValue(forKey: ref.job)!
+                dropSpeculative(ref, job: &job)
+                jobs[ref.job] = job
+            }
             guard let lease = leases[leaseID] else { continue }
             for ref in lease.tasks where jobs[ref.job]?.tasks[ref.index].phase == .leased && jobs[ref.job]?.tasks[ref.index].lease == leaseID {
                 var job = jobs.removeValue(forKey: ref.job)!

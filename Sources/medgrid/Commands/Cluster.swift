@@ -27,6 +27,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The coordinator's private key (PEM).", valueName: "file")) var key: String?
     @Option(help: ArgumentHelp("The MedGrid CA certificate (PEM); the only trust root.", valueName: "file")) var ca: String?
     @Option(name: .customLong("lease-ttl"), help: ArgumentHelp("Seconds a silent worker keeps its leases.", valueName: "seconds")) var leaseTTL: Double?
+    @Option(name: .customLong("speculate-after"), help: ArgumentHelp("Speculative re-execution (off by default): once a job has nothing left to start, also give a task running longer than this to an idle worker; the first valid result wins.", valueName: "seconds")) var speculateAfter: Double?
     @Option(name: .customLong("config"), help: ArgumentHelp("A JSON config file.", valueName: "file")) var configFile: String?
     @Option(name: .customLong("log-level"), help: "Log level.") var logLevel: String = "info"
 
@@ -57,7 +58,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let ttl = leaseTTL ?? file["leaseTTL"]?.doubleValue ?? 10
             let coordinator = try Coordinator(
                 stateDirectory: URL(fileURLWithPath: try pick(stateDirectory, "stateDir")), suite: KernelRegistry.standard,
-                configuration: .defaults { $0.scheduler.leaseTTL = ttl; $0.scheduler.heartbeatInterval = min(2, ttl / 3); $0.medgridVersion = MedGrid.version },
+                configuration: .defaults {
+                    $0.scheduler.leaseTTL = ttl
+                    $0.scheduler.heartbeatInterval = min(2, ttl / 3)
+                    $0.scheduler.speculateAfter = speculateAfter ?? file["speculateAfter"]?.doubleValue
+                    $0.medgridVersion = MedGrid.version
+                },
                 logger: logger)
             let server = CoordinatorServer(coordinator: coordinator, tls: tls, clientCAPEM: caPEM, host: host, port: port, logger: logger)
             let log = logger

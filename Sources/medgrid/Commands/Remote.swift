@@ -24,7 +24,8 @@ struct Submit: AsyncParsableCommand {
             let client = try connection.client()
             defer { Task { await client.shutdown() } }
             let inventory = try scanWithProgress(m.inputURL)
-            let needs: API.DatasetNeeds = try await client.call(.POST, "/v1/datasets", body: API.DatasetOffer(inventory: inventory))
+            // The coordinator re-hashes what it already holds: allow it time on large datasets.
+            let needs: API.DatasetNeeds = try await client.call(.POST, "/v1/datasets", body: API.DatasetOffer(inventory: inventory), timeout: 1800)
             var isDir: ObjCBool = false
             FileManager.default.fileExists(atPath: m.inputURL.path, isDirectory: &isDir)
             for (i, sha) in needs.missing.enumerated() {
@@ -35,7 +36,7 @@ struct Submit: AsyncParsableCommand {
             }
             let text = try String(contentsOfFile: manifest, encoding: .utf8)
             let submitted: API.Submitted = try await client.call(
-                .POST, "/v1/jobs", body: API.SubmitJob(manifest: text, fileName: (manifest as NSString).lastPathComponent, inventory: inventory))
+                .POST, "/v1/jobs", body: API.SubmitJob(manifest: text, fileName: (manifest as NSString).lastPathComponent, inventory: inventory), timeout: 600)
             if json {
                 print(CanonicalJSON.encode(["job": .string(submitted.job), "uploaded": .int(needs.missing.count), "datasetRoot": .string(inventory.root)]), terminator: "")
             } else {
