@@ -46,6 +46,7 @@ WORK=$(mktemp -d /tmp/medgrid-dataplane-bench-XXXXXX)
 PIDS=()
 cleanup() {
   local i pid deadline
+  if [[ -n ${FG_PID:-} ]]; then kill -TERM "$FG_PID" 2>/dev/null || true; wait "$FG_PID" 2>/dev/null || true; fi
   # Newest first (workers before their coordinator): SIGTERM the process group (each was started with setsid),
   # wait up to 10 s for a graceful exit, then SIGKILL whatever is left of the group.
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
@@ -60,6 +61,17 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# run COMMAND...: run it as a child and wait for it (rather than in the foreground), so that a signal to this
+# script is acted on at once and the child is stopped by cleanup too.
+FG_PID=
+run() {
+  local rc=0
+  "$@" &
+  FG_PID=$!
+  wait "$FG_PID" || rc=$?
+  FG_PID=
+  return "$rc"
+}
 
 mkdir -p "$WORK/logs"
 # start NAME COMMAND...: run COMMAND in the background in its own session, output to $WORK/logs/NAME.log;
@@ -96,11 +108,11 @@ file_bytes() { find "$@" -type f -printf '%s\n' | awk '{ s += $1 } END { printf 
 # ---------------------------------------------------------------------------------------------------- dataset
 M=$WORK/medgrid
 mkdir -p "$M"
-"$BIN" dataset synth phantom --out "$M/probe" --cases 1 --size 256x256x64 --seed 1 >/dev/null
+run "$BIN" dataset synth phantom --out "$M/probe" --cases 1 --size 256x256x64 --seed 1 >/dev/null
 PER_CASE=$(file_bytes "$M/probe/imagesTr" "$M/probe/labelsTr")
 CASES=$(( (SIZE_MB * 1000000 + PER_CASE - 1) / PER_CASE ))
 echo "machine: $(nproc) cores; making $CASES phantom cases of 256x256x64 (~$((PER_CASE / 1000)) kB each) for $SIZE_MB MB ..."
-"$BIN" dataset synth phantom --out "$M/big" --cases "$CASES" --size 256x256x64 --seed 1 >/dev/null
+run "$BIN" dataset synth phantom --out "$M/big" --cases "$CASES" --size 256x256x64 --seed 1 >/dev/null
 BYTES=$(file_bytes "$M/big/imagesTr" "$M/big/labelsTr")
 NFILES=$(find "$M/big/imagesTr" "$M/big/labelsTr" -type f | wc -l)
 "$BIN" dataset info "$M/big" --state-dir "$M/info-state" | grep -E '^files:' | sed 's/^/dataset info: /'
@@ -153,7 +165,7 @@ status_re='"status"[[:space:]]*:[[:space:]]*"([a-z]+)"'
 run_job() {
   local t_submit t_returned job out
   t_submit=$(now)
-  "$BIN" submit "$M/noop.yaml" --json "${CLIENT[@]}" >"$M/submit.json"
+  run "$BIN" submit "$M/noop.yaml" --json "${CLIENT[@]}" >"$M/submit.json"
   t_returned=$(now)
   job=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["job"])' "$M/submit.json")
   while :; do
@@ -201,10 +213,10 @@ if [[ ! -x $VENV/bin/python ]]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -c 'import cryptography, zstandard' 2>/dev/null ||
-  "$VENV/bin/pip" install -q --disable-pip-version-check cryptography zstandard
+  run "$VENV/bin/pip" install -q --disable-pip-version-check cryptography zstandard
 SAMPLE=$(find "$M/big/imagesTr" -type f -printf '%s %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
 echo "machine: single-core speeds (Python hashlib, cryptography, zstandard) ..."
-MACHINE=$("$VENV/bin/python" - "$SAMPLE" <<'PYTHON'
+cat > "$M/machine.py" <<'PYTHON'
 import gzip, hashlib, os, sys, time
 import zstandard
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -247,7 +259,8 @@ zstd_raw, ratio_raw = unzstd(raw)
 print("%.1f %.1f %.1f %.1f %.4f %d %.1f %.4f %d" % (sha, aes[128], aes[256], zstd_stored, ratio_stored,
                                                   len(stored), zstd_raw, ratio_raw, len(raw)))
 PYTHON
-)
+run "$VENV/bin/python" "$M/machine.py" "$SAMPLE" >"$M/machine.txt"
+MACHINE=$(cat "$M/machine.txt")
 
 # ---------------------------------------------------------------------------------------------------- table
 python3 - "$BYTES" "$COLD_ZSTD" "$COLD_NONE" "$WARM" $MACHINE <<'PYTHON'
@@ -266,7 +279,8 @@ print("%-34s %9s %9s %13s" % ("run", "seconds", "MB/s", "net MB/s"))
 print("%-34s %9.3f %9.1f %13s" % ("wire zstd, cold cache", zstd_s, mb / zstd_s, net(zstd_s)))
 print("%-34s %9.3f %9.1f %13s" % ("wire none, cold cache", none_s, mb / none_s, net(none_s)))
 print("%-34s %9.3f %9s %13s" % ("wire zstd, warm cache (overhead)", warm_s, "", ""))
-print("(net MB/s = bytes / (cold − warm seconds): the transfer alone, without the job's per-task overhead)")
+print("(net MB/s = bytes / (cold − warm seconds): the transfer alone, without the job's per-task overhead;")
+print(" only meaningful when the cold runs take well over the warm one, so use a large SIZE_MB)")
 print()
 print("machine, one core:")
 print("%-34s %9s" % ("operation", "MB/s"))

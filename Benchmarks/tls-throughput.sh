@@ -45,6 +45,7 @@ WORK=$(mktemp -d /tmp/medgrid-tls-bench-XXXXXX)
 PIDS=()
 cleanup() {
   local i pid deadline
+  if [[ -n ${FG_PID:-} ]]; then kill -TERM "$FG_PID" 2>/dev/null || true; wait "$FG_PID" 2>/dev/null || true; fi
   # Newest first (workers before their coordinator): SIGTERM the process group (each was started with setsid),
   # wait up to 10 s for a graceful exit, then SIGKILL whatever is left of the group.
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
@@ -59,6 +60,17 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# run COMMAND...: run it as a child and wait for it (rather than in the foreground), so that a signal to this
+# script is acted on at once and the child is stopped by cleanup too.
+FG_PID=
+run() {
+  local rc=0
+  "$@" &
+  FG_PID=$!
+  wait "$FG_PID" || rc=$?
+  FG_PID=
+  return "$rc"
+}
 
 # start NAME COMMAND...: run COMMAND in the background in its own session (so its children can be stopped with
 # it), output to $WORK/logs/NAME.log; its PID is recorded for cleanup and left in $STARTED.
@@ -90,7 +102,7 @@ mkdir -p "$M"
 "$BIN" tls cert create --worker w1 --out "$M" >/dev/null
 "$BIN" tls cert create --worker w2 --out "$M" >/dev/null
 "$BIN" tls cert create --user bench --out "$M" >/dev/null
-"$BIN" dataset synth phantom --out "$M/tiny" --cases "$TASKS" --size 8x8x8 --seed 1 >/dev/null
+run "$BIN" dataset synth phantom --out "$M/tiny" --cases "$TASKS" --size 8x8x8 --seed 1 >/dev/null
 cat > "$M/noop.yaml" <<YAML
 apiVersion: medgrid/v1
 kind: Job
@@ -129,7 +141,7 @@ sys.exit(0 if {"w1", "w2"} <= names else 1)' 2>/dev/null; do
 done
 
 t_submit=$(now)
-"$BIN" submit "$M/noop.yaml" --json "${CLIENT[@]}" >"$M/submit.json"
+run "$BIN" submit "$M/noop.yaml" --json "${CLIENT[@]}" >"$M/submit.json"
 t_returned=$(now)
 JOB=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["job"])' "$M/submit.json")
 status_re='"status"[[:space:]]*:[[:space:]]*"([a-z]+)"'
@@ -178,11 +190,11 @@ if [[ ! -x $VENV/bin/python ]]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -c 'import distributed, cryptography' 2>/dev/null ||
-  "$VENV/bin/pip" install -q --disable-pip-version-check "dask[distributed]" cryptography
+  run "$VENV/bin/pip" install -q --disable-pip-version-check "dask[distributed]" cryptography
 PY=$VENV/bin/python
 
 # A CA and scheduler, worker and client certificates (ECDSA P-256, SAN 127.0.0.1), valid one day.
-"$PY" - "$K" <<'PYTHON'
+cat > "$K/certs.py" <<'PYTHON'
 import datetime, ipaddress, os, sys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -233,6 +245,7 @@ for role in ("scheduler", "worker", "client"):
                    .sign(ca_key, hashes.SHA256()))
     save(role, certificate, key)
 PYTHON
+run "$PY" "$K/certs.py" "$K"
 
 export DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION=True
 export DASK_DISTRIBUTED__COMM__TLS__MIN_VERSION=1.3
@@ -267,10 +280,13 @@ with Client(address, security=security, timeout=60) as client:
     assert len(results) == tasks
     print("%.3f" % seconds)
 PYTHON
-DK_TOTAL=$("$PY" "$K/client.py" "tls://127.0.0.1:$DPORT" "$K" "$TASKS" 2>"$WORK/logs/dask-client.log") || {
+rc=0
+run "$PY" "$K/client.py" "tls://127.0.0.1:$DPORT" "$K" "$TASKS" >"$K/client.out" 2>"$WORK/logs/dask-client.log" || rc=$?
+if ((rc != 0)); then
   alive "$DASK_SCHED_PID" dask-scheduler
   echo "Dask client failed; its log:" >&2; tail -n 30 "$WORK/logs/dask-client.log" >&2; exit 1
-}
+fi
+DK_TOTAL=$(cat "$K/client.out")
 echo "dask: $TASKS tasks gathered (distributed $("$PY" -c 'import distributed; print(distributed.__version__)'))"
 
 # ---------------------------------------------------------------------------------------------------- table
