@@ -1,4 +1,5 @@
 import Crypto
+import CoreFoundation
 import Foundation
 
 #if canImport(Glibc)
