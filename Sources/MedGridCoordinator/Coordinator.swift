@@ -1,5 +1,4 @@
 public import Foundation
-import CoreFoundation
 public import Logging
 public import MedGridCore
 public import MedGridTransport
@@ -222,9 +221,13 @@ public actor Coordinator {
     }
 }
 
-/// CPU time of the calling thread.
+/// CPU time of the calling thread. Read through raw memory laid out as `timespec` (two machine words on
+/// Linux): the C struct is declared by several system modules, and which one Swift picks for member access
+/// differs between debug and release builds.
 func threadCPUNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    var words: (Int, Int) = (0, 0)
+    withUnsafeMutableBytes(of: &words) { raw in
+        _ = clock_gettime(CLOCK_THREAD_CPUTIME_ID, raw.baseAddress!.assumingMemoryBound(to: timespec.self))
+    }
+    return UInt64(words.0) * 1_000_000_000 + UInt64(words.1)
 }

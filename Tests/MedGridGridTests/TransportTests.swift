@@ -147,3 +147,59 @@ struct TransportTests {
         await server.stop()
     }
 }
+
+/// The client commands against a live coordinator: status, workers, cancel (all with --json), the
+/// server-sent progress events, and dataset verification over the API.
+@Suite(.serialized)
+struct ClientCommandTests {
+    @Test("status, workers and cancel with --json, progress events, and dataset verification against a coordinator")
+    func clientCommands() async throws {
+        let ws = try TestSupport.workspaceCopy()
+        let pki = try TestPKI()
+        let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: pki)
+        let alice = try pki.issue(.user, "alice")
+        let conn = ["--coordinator", server.url, "--cert", alice.certificate.path, "--key", alice.privateKey.path, "--ca", pki.caFile.path]
+        let slow = try writeManifest("""
+            apiVersion: medgrid/v1
+            kind: Job
+            metadata: {name: slow}
+            spec:
+              dataset: ../Datasets/phantom
+              kernel: debug.sleep
+              params: {seconds: 30}
+            """, named: "slow", in: ws)
+        let submitted = try TestSupport.medgrid(["submit", slow, "--json"] + conn, in: ws)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let job = try #require(try JSONValue(parsing: Data(submitted.stdout.utf8))["job"]?.stringValue)
+
+        // A worker joins (in this process) and takes tasks.
+        let worker = try server.client(.worker, "w1")
+        _ = try await server.coordinator.register(.init(worker: "w1", labels: ["site": "A"], slots: 2))
+        let workers = try TestSupport.medgrid(["workers", "--json"] + conn, in: ws)
+        #expect(try JSONValue(parsing: Data(workers.stdout.utf8))["workers"]?.arrayValue?.first?["name"]?.stringValue == "w1")
+        let status = try TestSupport.medgrid(["status", job, "--json"] + conn, in: ws)
+        let s = try JSONValue(parsing: Data(status.stdout.utf8))
+        #expect(s["status"]?.stringValue == "running")
+        #expect(s["tasks"]?["pending"]?.intValue == 6)
+
+        // Server-sent events: read the stream until the job ends (cancelled below).
+        let alicesClient = CoordinatorClient(baseURL: server.url, tls: try TLSFiles.clientConfiguration(certificate: alice.certificate, privateKey: alice.privateKey, trustRoot: pki.caFile))
+        async let events = alicesClient.raw(.GET, "/v1/jobs/\(job)/events", timeout: 60)
+        try await Task.sleep(for: .milliseconds(700))
+        let cancel = try TestSupport.medgrid(["cancel", job, "--json"] + conn, in: ws)
+        #expect(cancel.status == 0, "\(cancel.stderr)")
+        #expect(try JSONValue(parsing: Data(cancel.stdout.utf8))["status"]?.stringValue == "cancelled")
+        let stream = String(decoding: try await events, as: UTF8.self)
+        #expect(stream.hasPrefix("event: progress\ndata: {"), "\(stream.prefix(200))")
+        #expect(stream.contains("\"status\":\"running\""))
+        #expect(stream.contains("\"status\":\"cancelled\""))
+
+        // Dataset verification over the API: every uploaded blob re-hashed.
+        let plan = try #require(try server.coordinator.store.read { try $0.job(job) }?.plan)
+        let verify: API.DatasetVerifyReply = try await alicesClient.call(.POST, "/v1/datasets/verify", body: API.DatasetVerifyRequest(root: plan.datasetRoot))
+        #expect(verify.ok && verify.files == 13)
+        await worker.shutdown()
+        await alicesClient.shutdown()
+        await server.stop()
+    }
+}

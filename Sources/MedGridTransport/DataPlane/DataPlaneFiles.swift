@@ -1,5 +1,4 @@
 import Crypto
-import CoreFoundation
 import Foundation
 
 #if canImport(Glibc)
@@ -76,10 +75,14 @@ enum DataPlaneFiles {
         _ = unlink(url.path)
     }
 
+    /// The size of a regular file (nil for anything else). Through FileManager: the C `stat` struct is
+    /// declared by several system modules, and which one Swift picks differs between build modes.
     static func fileSize(_ url: URL) -> Int64? {
-        var info = stat()
-        guard stat(url.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return Int64(info.st_size)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+            (attributes[.type] as? FileAttributeType) == .typeRegular,
+            let size = attributes[.size] as? NSNumber
+        else { return nil }
+        return size.int64Value
     }
 
     static func isRegularFile(_ url: URL) -> Bool { fileSize(url) != nil }

@@ -113,6 +113,9 @@ struct Report: AsyncParsableCommand {
     @Option(help: "json (canonical) or md.")
     var format: String = "md"
 
+    @Flag(help: "Same as --format json.")
+    var json = false
+
     @Option(help: ArgumentHelp("Also write report.json and report.md into this folder.", valueName: "dir"))
     var out: String?
 
@@ -124,6 +127,7 @@ struct Report: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let format = json ? "json" : format
             if connection.isRemote {
                 let client = try connection.client()
                 defer { Task { await client.shutdown() } }
@@ -156,6 +160,7 @@ struct Cancel: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
     @OptionGroup var connection: ConnectionOptions
+    @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         try await reportingErrors {
@@ -163,13 +168,15 @@ struct Cancel: AsyncParsableCommand {
                 let client = try connection.client()
                 defer { Task { await client.shutdown() } }
                 let s: API.JobStatusReply = try await client.call(.POST, "/v1/jobs/\(job)/cancel")
-                print("\(job): \(s.status.rawValue)")
+                if json { print(String(decoding: try JSONEncoder().encode(s), as: UTF8.self)) } else { print("\(job): \(s.status.rawValue)") }
                 return
             }
             let store = try Store(stateDirectory: state.url)
             let changed = try store.write { [job] tx in try tx.requestCancel(job, now: Date().timeIntervalSince1970) }
             guard changed else { throw MedGridError(.conflict, "job \(job) is not running in \(state.url.path)") }
-            print("cancel requested for \(job); the coordinator applies it within a second")
+            if json { print(CanonicalJSON.encode(["job": .string(job), "cancelRequested": true]), terminator: "") } else {
+                print("cancel requested for \(job); the coordinator applies it within a second")
+            }
         }
     }
 }
