@@ -9,7 +9,9 @@ struct CommandLineTests {
         ["--help"], ["run", "--help"], ["validate", "--help"], ["plan", "--help"], ["status", "--help"], ["report", "--help"],
         ["cancel", "--help"], ["dataset", "--help"], ["dataset", "add", "--help"], ["dataset", "verify", "--help"],
         ["dataset", "info", "--help"], ["dataset", "synth", "phantom", "--help"], ["dataset", "synth", "cohort", "--help"],
-        ["kernel", "list", "--help"], ["kernel", "run", "--help"],
+        ["kernel", "list", "--help"], ["kernel", "run", "--help"], ["submit", "--help"], ["workers", "--help"],
+        ["tls", "--help"], ["tls", "ca", "create", "--help"], ["tls", "cert", "create", "--help"], ["tls", "cert", "info", "--help"],
+        ["coordinator", "--help"], ["worker", "--help"],
     ])
     func help(_ args: [String]) throws {
         let out = try TestSupport.medgrid(args)
