@@ -19,6 +19,9 @@ public actor Worker {
         public var leaseWait: Double = 5
         /// Most results per upload.
         public var maxBatch: Int = 256
+        /// Whether manifests may make this worker run external commands (any program, as this worker's
+        /// user). On for one-machine runs; a cluster worker needs `--allow-commands`.
+        public var allowCommands: Bool = true
 
         public init(name: String) { self.name = name }
 
@@ -169,6 +172,10 @@ public actor Worker {
 
     /// Fetches the inputs (if needed) and runs the task; a fetch that fails fails the attempt.
     func run(_ a: TaskAssignment) async -> TaskResult {
+        if !configuration.allowCommands, a.steps.contains(where: { $0.command != nil }) {
+            let failure = TaskFailure(kind: .integrity, message: "worker \(configuration.name) does not run external commands (it was started without --allow-commands)")
+            return TaskResult(task: a.task, lease: a.lease, attempt: a.attempt, output: nil, failure: failure, seconds: 0)
+        }
         guard let fetcher, a.datasetLocation == nil else { return await executor.execute(a) }
         do {
             return await executor.execute(try await fetcher.prepare(a))
