@@ -173,7 +173,7 @@ public actor Worker {
     /// Fetches the inputs (if needed) and runs the task; a fetch that fails fails the attempt.
     func run(_ a: TaskAssignment) async -> TaskResult {
         if !configuration.allowCommands, a.steps.contains(where: { $0.command != nil }) {
-            let failure = TaskFailure(kind: .integrity, message: "worker \(configuration.name) does not run external commands (it was started without --allow-commands)")
+            let failure = TaskFailure(kind: .refused, message: "worker \(configuration.name) does not run external commands (it was started without --allow-commands)")
             return TaskResult(task: a.task, lease: a.lease, attempt: a.attempt, output: nil, failure: failure, seconds: 0)
         }
         guard let fetcher, a.datasetLocation == nil else { return await executor.execute(a) }

@@ -27,6 +27,8 @@ public struct TaskFailure: Codable, Sendable, Hashable, CustomStringConvertible 
         case lostWorker
         /// The job was cancelled.
         case cancelled
+        /// The worker would not run it (e.g. external commands are not allowed there). Not retried.
+        case refused
     }
 
     public var kind: Kind
@@ -48,7 +50,7 @@ public struct TaskFailure: Codable, Sendable, Hashable, CustomStringConvertible 
         case .kernelError, .trapped: return .kernelError
         case .timeout, .outOfMemory: return .timeout
         case .lostWorker: return .lostWorker
-        case .integrity, .cancelled: return nil
+        case .integrity, .cancelled, .refused: return nil
         }
     }
 }
