@@ -124,4 +124,25 @@ struct CoordinatorTests {
         #expect(report.contains("\"kind\": \"trapped\""))
         #expect(report.contains("signal 4"))
     }
+
+    @Test("a worker started without --allow-commands refuses command steps; the task fails as refused, without retries")
+    func commandsRefused() async throws {
+        let ws = try TestSupport.workspaceCopy()
+        let c = try Self.coordinator(ws.appendingPathComponent("st"))
+        let job = try await c.submit(try Self.manifest(ws, "  dataset: ../Datasets/phantom\n  steps:\n    - {name: x, command: [echo, '{}']}\n  shard: {casesPerTask: 6}\n"))
+        var logger = Logger(label: "w")
+        logger.logLevel = .critical
+        let w = Worker(configuration: .defaults(name: "w") { $0.slots = 1; $0.leaseWait = 0.2; $0.allowCommands = false },
+                       link: c, executor: InProcessExecutor(), logger: logger)
+        let clock = Task { await c.run() }
+        let running = Task { try await w.run() }
+        while await c.jobStatus(job)?.isTerminal != true { try await Task.sleep(for: .milliseconds(20)) }
+        running.cancel()
+        _ = try? await running.value
+        clock.cancel()
+        #expect(await c.jobStatus(job) == .failed)
+        let report = try JSONValue(parsing: Data(try #require(try c.store.read { try $0.job(job)?.report }).utf8))
+        #expect(report["failures"]?.arrayValue?.first?["kind"]?.stringValue == "refused")
+        #expect(report["failures"]?.arrayValue?.first?["message"]?.stringValue?.contains("--allow-commands") == true)
+    }
 }
