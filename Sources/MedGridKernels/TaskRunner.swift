@@ -139,7 +139,7 @@ public struct TaskRunner: Sendable {
     }
 
     /// This program's path, for commands that call `medgrid` back (`$MEDGRID_BIN`).
-    static var executablePath: String {
+    public static var executablePath: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 

@@ -148,6 +148,5 @@ func writeReport(_ canonical: String, to folder: URL) throws {
 
 /// The path of the running medgrid binary, for starting executor processes.
 func selfExecutable() -> String {
-    if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
-    return CommandLine.arguments[0]
+    TaskRunner.executablePath
 }
