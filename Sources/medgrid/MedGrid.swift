@@ -20,7 +20,7 @@ struct MedGrid: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            Run.self, Validate.self, Plan.self, Submit.self, Status.self, Report.self, Cancel.self, Workers.self,
+            Run.self, Verify.self, Validate.self, Plan.self, Submit.self, Status.self, Report.self, Cancel.self, Workers.self,
             Dataset.self, Kernel.self, TLS.self, CoordinatorCommand.self, WorkerCommand.self, Executor.self,
         ]
     )

@@ -60,90 +60,38 @@ struct Run: AsyncParsableCommand {
     }
 
     func execute(_ m: Manifest) async throws -> JobStatus {
-        var logger = Logger(label: "medgrid")
-        logger.logLevel = Logger.Level(rawValue: logLevel)!
-        let config = Coordinator.Configuration.defaults {
-            $0.scheduler.leaseTTL = leaseTTL
-            $0.scheduler.heartbeatInterval = min(2, leaseTTL / 3)
-            $0.medgridVersion = MedGrid.version
-        }
-        let coordinator = try Coordinator(stateDirectory: state.url, suite: KernelRegistry.standard, configuration: config, logger: logger)
-        let submitStart = Date()
-        let jobID = try await coordinator.submit(m, reuseUnfinished: true)
-        let runStart = Date()
-        let executable = selfExecutable()
-        // A throwaway CA for this run: the coordinator's certificate and one per local worker.
-        let pki = state.url.appendingPathComponent("local-pki")
-        try FileManager.default.createDirectory(at: pki, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let ca = try CertificateAuthority(directory: try CertificateAuthority.create(in: pki, commonName: "MedGrid local run CA", validityDays: 3, overwrite: true).certificate.deletingLastPathComponent())
-        let serverFiles = try ca.issue(role: .coordinator, name: "coordinator", subjectAlternativeNames: ["127.0.0.1", "localhost"], validityDays: 2, into: pki, overwrite: true)
-        let tls = try TLSFiles.serverConfiguration(certificate: serverFiles.certificate, privateKey: serverFiles.privateKey, trustRoot: pki.appendingPathComponent("ca.pem"))
-        let server = CoordinatorServer(
-            coordinator: coordinator, tls: tls, clientCAPEM: [UInt8](try Data(contentsOf: pki.appendingPathComponent("ca.pem"))),
-            host: "127.0.0.1", port: 0, logger: logger)
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try server.application { port in portContinuation.yield(port) }
-        let group = ServiceGroup(services: [app, CoordinatorClock(coordinator: coordinator)], gracefulShutdownSignals: [], logger: logger)
-        let serving = Task { try await group.run() }
-        var portIterator = ports.makeAsyncIterator()
-        guard let port = await portIterator.next() else { throw MedGridError(.io, "the local coordinator did not start") }
-        var workerTasks: [Task<Void, any Error>] = []
-        var clients: [CoordinatorClient] = []
-        for i in 1...workers {
-            let files = try ca.issue(role: .worker, name: "local-\(i)", validityDays: 2, into: pki, overwrite: true)
-            let client = CoordinatorClient(
-                baseURL: "https://127.0.0.1:\(port)",
-                tls: try TLSFiles.clientConfiguration(certificate: files.certificate, privateKey: files.privateKey, trustRoot: pki.appendingPathComponent("ca.pem")))
-            clients.append(client)
-            let w = Worker(
-                configuration: .defaults(name: "local-\(i)") { $0.slots = slots; $0.leaseWait = 2 },
-                link: HTTPCoordinatorLink(client: client), executor: ProcessExecutor(executable: executable), logger: logger)
-            workerTasks.append(Task { try await w.run() })
-        }
-        let progress = ProgressDisplay(enabled: !quiet, label: jobID)
-        var status = JobStatus.running
-        var counts: [TaskPhase: Int] = [:]
-        while true {
-            counts = try await coordinator.progress(of: jobID)
-            status = await coordinator.jobStatus(jobID) ?? .running
-            progress.update(counts: counts)
-            if status.isTerminal { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        progress.finish()
-        for t in workerTasks { t.cancel() }
-        for t in workerTasks { _ = try? await t.value }
-        for c in clients { await c.shutdown() }
-        await group.triggerGracefulShutdown()
-        _ = try? await serving.value
-        guard let job = try coordinator.store.read({ try $0.job(jobID) }), let text = job.report else {
-            throw MedGridError(.io, "job \(jobID) finished without a report")
-        }
+        let runner = LocalRunner(stateDirectory: state.url, workers: workers, slots: slots, leaseTTL: leaseTTL, logLevel: Logger.Level(rawValue: logLevel)!, quiet: quiet)
+        let outcome = try await runner.run(m)
         let outDir = URL(fileURLWithPath: out ?? "reports/\(m.name)").standardizedFileURL
-        try writeReport(text, to: outDir)
-        let report = try JSONValue(parsing: Data(text.utf8))
-        let total = counts.values.reduce(0, +)
-        print("\(jobID): \(status.rawValue) — \(counts[.succeeded] ?? 0)/\(total) tasks succeeded, \(counts[.failed] ?? 0) failed")
+        try writeReport(outcome.report, to: outDir, record: RunRecord(manifest: m, inventory: outcome.inventory))
+        let report = try JSONValue(parsing: Data(outcome.report.utf8))
+        let total = outcome.counts.values.reduce(0, +)
+        print("\(outcome.jobID): \(outcome.status.rawValue) — \(outcome.counts[.succeeded] ?? 0)/\(total) tasks succeeded, \(outcome.counts[.failed] ?? 0) failed")
         for f in report["failures"]?.arrayValue?.prefix(5) ?? [] {
             print("  failed \(f["task"]?.stringValue ?? ""): \(f["kind"]?.stringValue ?? ""): \(f["message"]?.stringValue ?? "")")
         }
-        print("report: \(outDir.path)/report.json, report.md")
+        print("report: \(outDir.path)/\(ReportFiles.names(for: report).joined(separator: ", "))")
         if stats {
-            let wall = Date().timeIntervalSince(runStart)
-            let cpu = await coordinator.cpuSeconds
             print(String(format: "stats: %d tasks in %.2f s (%.1f tasks/s; planning %.2f s); coordinator CPU %.1f µs/task (%.3f s in all)",
-                         total, wall, Double(total) / wall, runStart.timeIntervalSince(submitStart), cpu / Double(max(total, 1)) * 1e6, cpu))
+                         total, outcome.wallSeconds, Double(total) / outcome.wallSeconds, outcome.planningSeconds,
+                         outcome.coordinatorCPUSeconds / Double(max(total, 1)) * 1e6, outcome.coordinatorCPUSeconds))
         }
-        return status
+        return outcome.status
     }
 }
 
-/// Writes report.json (canonical) and report.md into a folder.
-func writeReport(_ canonical: String, to folder: URL) throws {
+/// Writes every report format into a folder (report.json, the canonical one, and what ``ReportFiles``
+/// renders from it), and with `record` the run's sidecar `run.json` that `medgrid verify` reads.
+func writeReport(_ canonical: String, to folder: URL, record: RunRecord? = nil) throws {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     try Data(canonical.utf8).write(to: folder.appendingPathComponent("report.json"), options: .atomic)
     let report = try JSONValue(parsing: Data(canonical.utf8))
-    try Data(MarkdownReport.render(report).utf8).write(to: folder.appendingPathComponent("report.md"), options: .atomic)
+    for file in ReportFiles.render(report) {
+        try Data(file.contents.utf8).write(to: folder.appendingPathComponent(file.name), options: .atomic)
+    }
+    if let record {
+        try Data(CanonicalJSON.encode(try JSONValue(encoding: record)).utf8).write(to: folder.appendingPathComponent(RunRecord.fileName), options: .atomic)
+    }
 }
 
 /// The path of the running medgrid binary, for starting executor processes.
