@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MedGridCore
+import MedGridReports
 
 extension Coordinator {
     /// Makes decisions durable in one transaction (with `extra` writes, such as results), then finishes
@@ -54,10 +55,49 @@ extension Coordinator {
             }
             for e in eventRows { try tx.event(job: e.0, task: e.1, kind: e.2, detail: e.3, now: t) }
         }
-        for (id, status) in finished { try finish(job: id, status: status) }
+        for (id, status) in finished { try finishOrAdvance(job: id, status: status) }
         if decisions.contains(where: { if case .taskRequeued = $0 { return true }; if case .leaseExpired = $0 { return true }; return false }) {
             wakeAll()
         }
+    }
+
+    /// A job's tasks have all ended. A multi-round job whose round succeeded advances each unfinished
+    /// step from the round's outputs (in shard order): steps that need another round get their new state
+    /// broadcast to a fresh set of tasks; when none does, the job finishes with the steps' results.
+    func finishOrAdvance(job id: String, status: JobStatus) throws {
+        guard let plan = plans[id], let record = rounds[id], !record.states.isEmpty else {
+            return try finish(job: id, status: status)
+        }
+        var next = RoundRecord(round: record.round + 1, states: [:], results: record.results)
+        if status != .succeeded {
+            for step in record.states.keys {
+                next.results[step] = ["error": .string("round \(record.round) did not complete: a shard's task \(status == .cancelled ? "was cancelled" : "failed"), so the fit stopped")]
+            }
+        } else {
+            let outputs = try store.read { try $0.outputs(of: id) }
+            let base = record.round * plan.roundSize
+            for (name, state) in record.states.sorted(by: { $0.key < $1.key }) {
+                guard let step = plan.steps.first(where: { $0.name == name }) else { continue }
+                let roundOutputs = (base..<(base + plan.roundSize)).compactMap { outputs[$0]?["steps"]?[name] }
+                do {
+                    switch try suite.advanceRound(step: step, state: state, outputs: roundOutputs) {
+                    case .next(let s): next.states[name] = s
+                    case .done(let r): next.results[name] = r
+                    }
+                } catch {
+                    next.results[name] = ["error": .string("\(error)")]
+                }
+            }
+        }
+        let tasks = next.states.isEmpty ? [] : (0..<plan.roundSize).map { plan.task(at: next.round * plan.roundSize + $0) }
+        let t = now
+        let advanced = next
+        try store.write { tx in try tx.insertRound(job: id, record: advanced, tasks: tasks, now: t) }
+        rounds[id] = next
+        if tasks.isEmpty { return try finish(job: id, status: status) }
+        _ = scheduler.extend(job: id, taskCount: plan.roundSize, taskPlacements: plan.taskPlacements)
+        logger.info("job round", metadata: ["medgrid.job": "\(id)", "medgrid.round": "\(next.round)"])
+        wakeAll()
     }
 
     /// Builds the job's canonical report from the stored results and records the job as finished.
@@ -67,9 +107,19 @@ extension Coordinator {
             (try tx.outputs(of: id), try tx.failures(of: id), try tx.nondeterministicTasks(of: id))
         }
         var report = JobReportBuilder(suite: suite, medgridVersion: configuration.medgridVersion)
-            .build(plan: plan, status: status, outputs: outputs, failures: failures)
+            .build(plan: plan, status: status, outputs: outputs, failures: failures, roundResults: rounds[id]?.results ?? [:])
+        // A Benchmark's ranking is derived from its per-case scores, in the report beside them.
+        if let metrics = plan.metrics, let scores = report["scores"]?.arrayValue, case .object(var o) = report {
+            do {
+                o["ranking"] = try BenchmarkRanking.analyse(
+                    scores: scores, metrics: metrics, ranking: plan.document["spec"]?["ranking"] ?? .object([:]), seed: plan.seed).json
+            } catch {
+                o["ranking"] = ["error": .string("\(error)")]
+            }
+            report = .object(o)
+        }
         if !nondeterministic.isEmpty, case .object(var o) = report {
-            o["nondeterministicTasks"] = .array(nondeterministic.map { .string(plan.tasks[$0].id) })
+            o["nondeterministicTasks"] = .array(nondeterministic.map { .string(plan.task(at: $0).id) })
             report = .object(o)
         }
         let text = CanonicalJSON.encode(report)

@@ -38,14 +38,21 @@ extension Coordinator: CoordinatorLink {
 
     func assignment(_ ref: TaskRef, lease: Lease) -> TaskAssignment {
         let plan = plans[ref.job]!
-        let task = plan.tasks[ref.index]
+        let task = plan.task(at: ref.index)
         let attempts = scheduler.attempts(of: ref).values.reduce(0, +)
-        let steps = task.algorithm.map { [plan.steps[$0]] } ?? plan.steps
+        var steps = task.algorithm.map { [plan.steps[$0]] } ?? plan.steps
+        let round = plan.round(of: ref.index)
+        let states = rounds[ref.job]?.round == round ? rounds[ref.job]?.states : nil
+        if round > 0 { steps = steps.filter { states?[$0.name] != nil } }
         var a = TaskAssignment(
             job: ref.job, task: ref, taskID: task.id, lease: lease.id, attempt: attempts + 1, steps: steps,
             unit: task.unit, inputs: task.inputs, datasetRoot: plan.datasetRoot,
             datasetLocation: plan.sharedFilesystem ? plan.inputLocation : nil,
             seed: plan.seed, timeoutSeconds: plan.timeoutSeconds)
+        if let states, !states.isEmpty {
+            a.round = round
+            a.roundStates = states
+        }
         if let algorithm = task.algorithm {
             a.benchmark = .init(algorithm: plan.steps[algorithm].name, metrics: plan.metrics ?? [])
         }

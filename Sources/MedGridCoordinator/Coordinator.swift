@@ -31,6 +31,8 @@ public actor Coordinator {
     let logger: Logger
     var scheduler: Scheduler
     var plans: [String: Plan] = [:]
+    /// Multi-round jobs: where each is (states broadcast to the current round, finished results).
+    var rounds: [String: RoundRecord] = [:]
     var stops: [String: Set<TaskRef>] = [:]
     var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     var nextWaiter = 0
@@ -50,18 +52,22 @@ public actor Coordinator {
         let start = Date().timeIntervalSince1970
         var scheduler = Scheduler(configuration: configuration.scheduler, leasePrefix: String(Int(start * 1000), radix: 36))
         var plans: [String: Plan] = [:]
+        var rounds: [String: RoundRecord] = [:]
         let jobs = try store.read { try $0.jobs(unfinishedOnly: true) }
         var restored: [(String, [SchedulerDecision])] = []
         for job in jobs {
             let tasks = try store.read { try $0.tasks(of: job.id) }
             plans[job.id] = job.plan
+            rounds[job.id] = try store.read { try $0.latestRound(of: job.id) }
+            let placements = job.plan.taskPlacements.map { p in tasks.indices.map { p[$0 % job.plan.roundSize] } }
             let d = scheduler.restore(
                 job: job.id, tasks: tasks.map(\.state), priority: job.plan.priority, placement: job.plan.placement,
-                retries: job.plan.retries, cancelled: job.cancelRequested, now: start)
+                retries: job.plan.retries, cancelled: job.cancelRequested, now: start, taskPlacements: placements)
             restored.append((job.id, d))
         }
         self.scheduler = scheduler
         self.plans = plans
+        self.rounds = rounds
         if !jobs.isEmpty {
             logger.info("resuming unfinished jobs", metadata: ["medgrid.jobs": "\(jobs.map(\.id).joined(separator: ","))"])
         }
@@ -99,14 +105,22 @@ public actor Coordinator {
         }
         let t = now
         let finalPlan = plan
+        // A job with multi-round steps starts at round 0 with each such step's initial state.
+        var states: [String: JSONValue] = [:]
+        for step in plan.steps where suite.isIterative(step: step) { states[step.name] = try suite.initialRoundState(step: step) }
+        let round0 = states.isEmpty ? nil : RoundRecord(round: 0, states: states, results: [:])
         let id = try store.write { tx -> String in
             let seq = try tx.nextJobSeq()
             let id = "\(finalPlan.jobName)-\(seq)"
             try tx.insertJob(id: id, seq: seq, plan: finalPlan, now: t)
+            if let round0 { try tx.insertRound(job: id, record: round0, tasks: [], now: t) }
             return id
         }
         plans[id] = plan
-        let decisions = scheduler.submit(job: id, taskCount: plan.tasks.count, priority: plan.priority, placement: plan.placement, retries: plan.retries)
+        rounds[id] = round0
+        let decisions = scheduler.submit(
+            job: id, taskCount: plan.tasks.count, priority: plan.priority, placement: plan.placement, retries: plan.retries,
+            taskPlacements: plan.taskPlacements)
         try apply(decisions, touched: [])
         logger.info("job submitted", metadata: ["medgrid.job": "\(id)", "medgrid.tasks": "\(plan.tasks.count)"])
         wakeAll()
@@ -131,8 +145,9 @@ public actor Coordinator {
     public func pendingReasons(of id: String) -> [String: Int] {
         guard let plan = plans[id] else { return [:] }
         var out: [String: Int] = [:]
-        for t in plan.tasks {
-            if let r = scheduler.pendingReason(TaskRef(job: id, index: t.index), now: now) { out[r.description, default: 0] += 1 }
+        let total = scheduler.counts(of: id).values.reduce(0, +)
+        for index in 0..<total {
+            if let r = scheduler.pendingReason(TaskRef(job: id, index: index), now: now) { out[r.description, default: 0] += 1 }
         }
         return out
     }

@@ -64,6 +64,26 @@ public final class Store: Sendable {
                     location TEXT PRIMARY KEY, root TEXT NOT NULL, inventory TEXT NOT NULL, added_at REAL NOT NULL);
                 """)
         }
+        // Multi-round jobs: one row per round, with the states broadcast and the results of finished steps.
+        m.registerMigration("v3-rounds") { db in
+            try db.execute(sql: """
+                CREATE TABLE job_rounds (
+                    job_id TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, record TEXT NOT NULL, at REAL NOT NULL,
+                    PRIMARY KEY (job_id, round));
+                """)
+        }
+        // Leaderboards: every published version is kept; a version is never changed or removed.
+        m.registerMigration("v2-leaderboards") { db in
+            try db.execute(sql: """
+                CREATE TABLE leaderboard_versions (
+                    name TEXT NOT NULL, version INTEGER NOT NULL, published_at REAL NOT NULL, document TEXT NOT NULL,
+                    PRIMARY KEY (name, version));
+                CREATE TRIGGER leaderboard_versions_immutable_update BEFORE UPDATE ON leaderboard_versions
+                    BEGIN SELECT RAISE(ABORT, 'published leaderboard versions are immutable'); END;
+                CREATE TRIGGER leaderboard_versions_immutable_delete BEFORE DELETE ON leaderboard_versions
+                    BEGIN SELECT RAISE(ABORT, 'published leaderboard versions are immutable'); END;
+                """)
+        }
         return m
     }
 

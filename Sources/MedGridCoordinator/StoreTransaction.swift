@@ -30,6 +30,24 @@ public struct StoreTransaction {
         try event(job: id, task: nil, kind: "submitted", detail: "\(plan.tasks.count) tasks, dataset \(plan.datasetRoot.prefix(16))…", now: now)
     }
 
+    /// Adds the tasks of another round (their indices follow the job's existing tasks) and the round's record.
+    public func insertRound(job id: String, record: RoundRecord, tasks: [PlannedTask], now: Double) throws {
+        try db.execute(
+            sql: "INSERT INTO job_rounds (job_id, round, record, at) VALUES (?, ?, ?, ?)",
+            arguments: [id, record.round, try Self.json(record), now])
+        let insert = try db.makeStatement(sql: "INSERT INTO tasks (job_id, idx, task_id, phase) VALUES (?, ?, ?, 'pending')")
+        for t in tasks { try insert.execute(arguments: [id, t.index, t.id]) }
+        if !tasks.isEmpty {
+            try event(job: id, task: nil, kind: "round", detail: "round \(record.round): \(tasks.count) tasks for \(record.states.keys.sorted().joined(separator: ", "))", now: now)
+        }
+    }
+
+    /// The latest round record of a multi-round job.
+    public func latestRound(of job: String) throws -> RoundRecord? {
+        guard let text = try String.fetchOne(db, sql: "SELECT record FROM job_rounds WHERE job_id = ? ORDER BY round DESC LIMIT 1", arguments: [job]) else { return nil }
+        return try Self.decode(RoundRecord.self, text)
+    }
+
     public func jobs(unfinishedOnly: Bool = false) throws -> [StoredJob] {
         let sql = "SELECT * FROM jobs" + (unfinishedOnly ? " WHERE status = 'running'" : "") + " ORDER BY seq"
         return try Row.fetchAll(db, sql: sql).map(Self.job)
@@ -174,6 +192,30 @@ public struct StoreTransaction {
     public func dataset(location: String) throws -> (inventory: DatasetInventory, addedAt: Double)? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM datasets WHERE location = ?", arguments: [location]) else { return nil }
         return (try Self.decode(DatasetInventory.self, row["inventory"]), row["added_at"])
+    }
+}
+
+extension StoreTransaction {
+    /// Publishes a leaderboard version. Fails if that version exists: history is append-only.
+    public func publishLeaderboardVersion(name: String, version: Int, document: String, now: Double) throws {
+        if try Int.fetchOne(db, sql: "SELECT 1 FROM leaderboard_versions WHERE name = ? AND version = ?", arguments: [name, version]) != nil {
+            throw MedGridError(.conflict, "leaderboard \(name) already has a version \(version); published versions are immutable")
+        }
+        try db.execute(
+            sql: "INSERT INTO leaderboard_versions (name, version, published_at, document) VALUES (?, ?, ?, ?)",
+            arguments: [name, version, now, document])
+    }
+
+    /// A leaderboard's versions, oldest first: (version, published at, canonical JSON document).
+    public func leaderboardVersions(name: String) throws -> [(version: Int, publishedAt: Double, document: String)] {
+        try Row.fetchAll(db, sql: "SELECT version, published_at, document FROM leaderboard_versions WHERE name = ? ORDER BY version", arguments: [name])
+            .map { ($0["version"], $0["published_at"], $0["document"]) }
+    }
+
+    /// Names of all leaderboards with their latest version number.
+    public func leaderboards() throws -> [(name: String, latest: Int)] {
+        try Row.fetchAll(db, sql: "SELECT name, MAX(version) AS latest FROM leaderboard_versions GROUP BY name ORDER BY name")
+            .map { ($0["name"], $0["latest"]) }
     }
 }
 

@@ -157,4 +157,31 @@ public enum SegmentationMetricName {
     public static let all = ["dice", "jaccard", "hausdorff", "hd95", "assd", "nsd", "volume-difference"]
     /// The metrics this version computes; the surface-distance ones come with the imaging-metrics kernel.
     public static let available = ["dice", "jaccard", "volume-difference"]
+
+    /// The version of each metric's implementation. It changes whenever a metric's definition or code
+    /// changes what it computes; reports record it and leaderboards re-evaluate their entries when it moves.
+    public static func implementationVersion(of metric: String) -> String {
+        switch metric {
+        case "dice", "jaccard", "volume-difference": "1.0.0"
+        default: "1.0.0"
+        }
+    }
+
+    /// Which way is better for a metric, for ranking: overlap scores are larger-is-better, distances
+    /// smaller-is-better, and the signed relative volume difference is ranked by its absolute value.
+    public static func direction(of metric: String) -> MetricDirection {
+        switch metric {
+        case "hausdorff", "hd95", "assd": .smallerIsBetter
+        case "volume-difference": .closerToZeroIsBetter
+        default: .largerIsBetter
+        }
+    }
+}
+
+/// Which way is better for a score.
+public enum MetricDirection: String, Sendable, Codable {
+    case largerIsBetter = "larger-is-better"
+    case smallerIsBetter = "smaller-is-better"
+    /// Ranked by the absolute value, smaller first (a signed error).
+    case closerToZeroIsBetter = "closer-to-zero-is-better"
 }

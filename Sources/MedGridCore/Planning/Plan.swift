@@ -100,6 +100,51 @@ public struct Plan: Codable, Sendable {
 
     /// The identity of the plan's content: manifest hash and dataset root.
     public var contentKey: String { "\(fullManifestSHA256):\(datasetRoot)" }
+
+    /// Labels a task's worker needs beyond the job's placement (a site's tasks run only on that site's
+    /// workers), per task of round 0.
+    public var taskPlacements: [[String: String]?]? = nil
+
+    /// Tasks per round. A multi-round job (Newton iterations over shards) runs the plan's tasks once per
+    /// round; task `i` is shard `i % roundSize` of round `i / roundSize`.
+    public var roundSize: Int { max(tasks.count, 1) }
+
+    /// The round a task index belongs to.
+    public func round(of index: Int) -> Int { index / roundSize }
+
+    /// The task at an index of any round: the round-0 task of that shard, with its own index and an ID
+    /// that names the round.
+    public func task(at index: Int) -> PlannedTask {
+        var t = tasks[index % roundSize]
+        let r = round(of: index)
+        if r > 0 {
+            t.id += "-r\(r)"
+            t.index = index
+        }
+        return t
+    }
+
+    /// Per-task placements for the tasks of one round (indices `round * roundSize ..<`).
+    public var roundPlacements: [[String: String]?]? { taskPlacements }
+}
+
+/// What a multi-round step does after a round: broadcast a new state for another round, or finish.
+public enum RoundOutcome: Sendable {
+    case next(JSONValue)
+    case done(JSONValue)
+}
+
+/// Where a multi-round job is: the round number, the state each unfinished step broadcasts to its tasks,
+/// and the results of the steps that finished. Stored per round; the report takes the finished results.
+public struct RoundRecord: Codable, Sendable, Equatable {
+    public var round: Int
+    public var states: [String: JSONValue]
+    public var results: [String: JSONValue]
+    public init(round: Int, states: [String: JSONValue], results: [String: JSONValue]) {
+        self.round = round
+        self.states = states
+        self.results = results
+    }
 }
 
 /// Counts a cohort's subjects and groups, so the planner can cut it without the cohort module.
@@ -119,4 +164,18 @@ public protocol KernelSuite: KernelCatalog {
     func cohortIndex(at url: URL, groupBy: String?) throws -> CohortIndex
     /// Combines the outputs of one step over all tasks, given in plan order.
     func reduce(step: Manifest.Step, outputs: [JSONValue]) throws -> JSONValue
+    /// Whether a step runs in rounds (its tasks return statistics at a broadcast state).
+    func isIterative(step: Manifest.Step) -> Bool
+    /// The state round 0 broadcasts to an iterative step's tasks.
+    func initialRoundState(step: Manifest.Step) throws -> JSONValue
+    /// Combines one round's outputs (in shard order) at `state`: another round, or the final result.
+    func advanceRound(step: Manifest.Step, state: JSONValue, outputs: [JSONValue]) throws -> RoundOutcome
+}
+
+extension KernelSuite {
+    public func isIterative(step: Manifest.Step) -> Bool { false }
+    public func initialRoundState(step: Manifest.Step) throws -> JSONValue { .null }
+    public func advanceRound(step: Manifest.Step, state: JSONValue, outputs: [JSONValue]) throws -> RoundOutcome {
+        .done(try reduce(step: step, outputs: outputs))
+    }
 }

@@ -105,6 +105,9 @@ public struct TaskAssignment: Codable, Sendable, Hashable {
     public var benchmark: BenchmarkScoring?
     /// Set by the worker: where each input (by dataset path) sits in its verified cache.
     public var localFiles: [String: String]?
+    /// For a multi-round job: the round, and per iterative step the state the coordinator broadcast.
+    public var round: Int?
+    public var roundStates: [String: JSONValue]?
 
     public init(
         job: String, task: TaskRef, taskID: String, lease: String, attempt: Int, steps: [Manifest.Step], unit: WorkUnit,

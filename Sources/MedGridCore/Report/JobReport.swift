@@ -15,7 +15,10 @@ public struct JobReportBuilder: Sendable {
     /// - Parameters:
     ///   - outputs: task index → output, for the tasks that succeeded.
     ///   - failures: task index → the failure that quarantined it.
-    public func build(plan: Plan, status: JobStatus, outputs: [Int: JSONValue], failures: [Int: TaskFailure]) -> JSONValue {
+    ///   - roundResults: the final results of multi-round steps, which replace their reduction.
+    public func build(
+        plan: Plan, status: JobStatus, outputs: [Int: JSONValue], failures: [Int: TaskFailure], roundResults: [String: JSONValue] = [:]
+    ) -> JSONValue {
         var provenance: [String: JSONValue] = [
             "manifestSHA256": .string(plan.manifestSHA256),
             "datasetRoot": .string(plan.datasetRoot),
@@ -37,9 +40,16 @@ public struct JobReportBuilder: Sendable {
         var scores: [JSONValue]?
         if let metrics = plan.metrics {
             (scores, aggregates) = benchmarkScores(plan: plan, metrics: metrics, outputs: outputs)
+            provenance["metricImplementations"] = .object(Dictionary(uniqueKeysWithValues: metrics.map {
+                ($0, JSONValue.string(SegmentationMetricName.implementationVersion(of: $0)))
+            }))
         }
         let resultSteps = plan.metrics != nil ? [] : plan.steps.filter { step in step.command != nil || step.kernel.flatMap { suite.kernel(named: $0)?.output } == .result }
         for step in resultSteps {
+            if let r = roundResults[step.name] {
+                aggregates[step.name] = r
+                continue
+            }
             var ordered: [JSONValue] = []
             for task in plan.tasks {
                 guard let o = outputs[task.index] else { continue }
@@ -60,8 +70,9 @@ public struct JobReportBuilder: Sendable {
                 results.append(contentsOf: perCase)
             }
         }
-        let failed: [JSONValue] = plan.tasks.compactMap { task in
-            guard let f = failures[task.index] else { return nil }
+        let failed: [JSONValue] = failures.keys.sorted().compactMap { index in
+            guard let f = failures[index], !plan.tasks.isEmpty else { return nil }
+            let task = plan.task(at: index)
             var o: [String: JSONValue] = [
                 "task": .string(task.id), "covers": .string(task.unit.summary),
                 "kind": .string(f.kind.rawValue), "message": .string(f.message),

@@ -46,8 +46,10 @@ extension Scheduler {
         var job = jobs.removeValue(forKey: id)!
         if fromRetry {
             job.retry.removeAll { $0 == index }
-        } else {
+        } else if job.fresh[job.head] == index {
             job.head += 1
+        } else if let position = job.fresh[job.head...].firstIndex(of: index) {
+            job.fresh.remove(at: position)  // a later task this worker's labels allow (per-task placement)
         }
         jobs[id] = job
         return TaskRef(job: id, index: index)
@@ -58,12 +60,24 @@ extension Scheduler {
     func runnableIndex(in job: JobState, for w: WorkerState, now: Double) -> (Int, Bool)? {
         for i in job.retry {
             let t = job.tasks[i]
-            guard t.notBefore <= now else { continue }
-            if t.failedOn.contains(w.id) && hasOtherCandidate(for: t, placement: job.placement) { continue }
+            guard t.notBefore <= now, matches(w, job.taskPlacement[i]) else { continue }
+            if t.failedOn.contains(w.id) && hasOtherCandidate(for: t, placement: placement(of: job, i)) { continue }
             return (i, true)
         }
-        if job.head < job.fresh.count { return (job.fresh[job.head], false) }
+        guard job.head < job.fresh.count else { return nil }
+        if job.taskPlacement.allSatisfy({ $0 == nil }) { return (job.fresh[job.head], false) }
+        for i in job.fresh[job.head...] where matches(w, job.taskPlacement[i]) { return (i, false) }
         return nil
+    }
+
+    /// The labels a worker needs to run task `i`: the job's and the task's own.
+    func placement(of job: JobState, _ i: Int) -> [String: String] {
+        guard let own = job.taskPlacement[i] else { return job.placement }
+        return job.placement.merging(own) { _, task in task }
+    }
+
+    func matches(_ w: WorkerState, _ placement: [String: String]?) -> Bool {
+        placement.map { matches(w, $0) } ?? true
     }
 
     func hasOtherCandidate(for t: TaskState, placement: [String: String]) -> Bool {
@@ -212,7 +226,7 @@ extension Scheduler {
             else { continue }
             for (i, t) in job.tasks.enumerated() where out.count < room {
                 let ref = TaskRef(job: id, index: i)
-                guard t.phase == .leased, t.worker != w.id, speculative[ref] == nil, let l = t.lease, let granted = leases[l]?.grantedAt,
+                guard t.phase == .leased, matches(w, job.taskPlacement[i]), t.worker != w.id, speculative[ref] == nil, let l = t.lease, let granted = leases[l]?.grantedAt,
                     now - granted > after
                 else { continue }
                 speculative[ref] = (leaseID, w.id)

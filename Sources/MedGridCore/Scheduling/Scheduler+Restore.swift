@@ -23,12 +23,13 @@ extension Scheduler {
     /// their leases expire as usual.
     public mutating func restore(
         job id: String, tasks restored: [RestoredTask], priority: Int, placement: [String: String],
-        retries: Manifest.RetryPolicy, cancelled: Bool, now: Double
+        retries: Manifest.RetryPolicy, cancelled: Bool, now: Double, taskPlacements: [[String: String]?]? = nil
     ) -> [SchedulerDecision] {
         var job = JobState(
             id: id, priority: priority, order: jobOrder.count, placement: placement, retries: retries,
             tasks: [], fresh: [], remaining: 0
         )
+        job.taskPlacement = taskPlacements ?? Array(repeating: nil, count: restored.count)
         for (i, r) in restored.enumerated() {
             var t = TaskState()
             t.phase = r.phase
@@ -74,8 +75,9 @@ extension Scheduler {
         if t.notBefore > now { return .waitingForBackoff(until: t.notBefore) }
         let live = workers.values.filter { !$0.ghost }
         if live.isEmpty { return .noWorkers }
-        let matching = live.filter { matches($0, job.placement) }
-        if matching.isEmpty { return .noWorkerWithLabels(job.placement) }
+        let needed = placement(of: job, ref.index)
+        let matching = live.filter { matches($0, needed) }
+        if matching.isEmpty { return .noWorkerWithLabels(needed) }
         if !t.failedOn.isEmpty && matching.allSatisfy({ t.failedOn.contains($0.id) }) == false
             && matching.filter({ !t.failedOn.contains($0.id) }).allSatisfy({ $0.inFlight >= $0.slots })
         {

@@ -43,6 +43,9 @@ public struct Scheduler: Sendable {
         var priority: Int
         var order: Int
         var placement: [String: String]
+        /// Labels a single task needs on top of the job's (e.g. a site's tasks run only on that site's
+        /// workers); indexed like `tasks`, nil for none.
+        var taskPlacement: [[String: String]?] = []
         var retries: Manifest.RetryPolicy
         var tasks: [TaskState]
         /// Fresh tasks in plan order, consumed from `head`.
@@ -85,18 +88,36 @@ public struct Scheduler: Sendable {
 
     // MARK: Jobs
 
-    /// Adds a job with `taskCount` tasks, all pending.
+    /// Adds a job with `taskCount` tasks, all pending. `taskPlacements`, when given, holds per task the
+    /// labels a worker needs beyond the job's `placement`.
     public mutating func submit(
-        job id: String, taskCount: Int, priority: Int, placement: [String: String], retries: Manifest.RetryPolicy
+        job id: String, taskCount: Int, priority: Int, placement: [String: String], retries: Manifest.RetryPolicy,
+        taskPlacements: [[String: String]?]? = nil
     ) -> [SchedulerDecision] {
         precondition(jobs[id] == nil, "job \(id) submitted twice")
-        let job = JobState(
+        var job = JobState(
             id: id, priority: priority, order: jobOrder.count, placement: placement, retries: retries,
             tasks: Array(repeating: TaskState(), count: taskCount), fresh: Array(0..<taskCount), remaining: taskCount
         )
+        job.taskPlacement = taskPlacements ?? Array(repeating: nil, count: taskCount)
         jobs[id] = job
         jobOrder.append(id)
         return finishIfDone(id)
+    }
+
+    /// Starts another round of a job whose tasks all succeeded: `taskCount` new pending tasks are appended
+    /// (their indices follow the existing ones) and the job runs again. Multi-round analyses (Newton
+    /// iterations over shards) use it; the job finishes when a round adds no tasks.
+    public mutating func extend(job id: String, taskCount: Int, taskPlacements: [[String: String]?]? = nil) -> [SchedulerDecision] {
+        guard var job = jobs[id], job.status == .succeeded, !job.cancelled, taskCount > 0 else { return [] }
+        let first = job.tasks.count
+        job.tasks += Array(repeating: TaskState(), count: taskCount)
+        job.taskPlacement += taskPlacements ?? Array(repeating: nil, count: taskCount)
+        job.fresh += Array(first..<(first + taskCount))
+        job.remaining += taskCount
+        job.status = .running
+        jobs[id] = job
+        return []
     }
 
     /// Cancels a job: pending tasks are dropped, running ones are told to stop.

@@ -1,0 +1,197 @@
+import ArgumentParser
+import Foundation
+import MedGridCore
+import MedGridCoordinator
+import MedGridKernels
+import MedGridReports
+
+struct LeaderboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "leaderboard",
+        abstract: "Show, add to, or re-evaluate a benchmark leaderboard.",
+        discussion: """
+            A leaderboard ranks algorithms run in different Benchmark jobs on the same benchmark (same dataset \
+            root, metrics and ranking settings), with bootstrap rank intervals. Every change publishes a new \
+            version; published versions are never edited. Leaderboards live in the state directory's store.
+
+              medgrid leaderboard                          list leaderboards
+              medgrid leaderboard NAME                     the latest ranked table
+              medgrid leaderboard NAME --add REPORT        add a Benchmark report's algorithms (new version)
+              medgrid leaderboard NAME --reevaluate        re-run every entry on the current data and metric
+                                                           implementations; publish a version with the rank changes
+              medgrid leaderboard NAME --history           every version and why it was published
+            """)
+
+    @Argument(help: ArgumentHelp("The leaderboard's name.", valueName: "name"))
+    var name: String?
+
+    @Option(help: ArgumentHelp("Add the algorithms of a Benchmark report (report.json or its folder). Repeatable.", valueName: "report"))
+    var add: [String] = []
+
+    @Flag(help: "Re-run every entry's algorithm on the current ground truth and metric implementations and publish the result.")
+    var reevaluate = false
+
+    @Option(help: ArgumentHelp("With --reevaluate: the dataset (default: where the latest version's data were).", valueName: "path"))
+    var dataset: String?
+
+    @Flag(help: "With --reevaluate: publish even when neither the data nor a metric implementation changed.")
+    var force = false
+
+    @Option(help: ArgumentHelp("Show this version instead of the latest.", valueName: "n"))
+    var version: Int?
+
+    @Flag(help: "List every version with the reason it was published and its rank changes.")
+    var history = false
+
+    @Flag(help: "Print JSON (the version document).")
+    var json = false
+
+    @OptionGroup var state: StateOptions
+
+    func validate() throws {
+        if name == nil && (!add.isEmpty || reevaluate || history || version != nil) {
+            throw ValidationError("give the leaderboard's name")
+        }
+        if !add.isEmpty && reevaluate { throw ValidationError("--add and --reevaluate are separate steps; run one, then the other") }
+        if let version, version < 1 { throw ValidationError("--version must be 1 or more") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            try FileManager.default.createDirectory(at: state.url, withIntermediateDirectories: true)
+            let store = try Store(stateDirectory: state.url)
+            guard let name else {
+                let all = try store.read { try $0.leaderboards() }
+                if all.isEmpty { print("no leaderboards in \(state.url.path) (create one with medgrid leaderboard NAME --add REPORT)") }
+                for l in all { print("\(l.name)  version \(l.latest)") }
+                return
+            }
+            let versions = try store.read { try $0.leaderboardVersions(name: name) }.map { try LeaderboardVersion(document: JSONValue(parsing: Data($0.document.utf8))) }
+            if !add.isEmpty {
+                var latest = versions.last
+                for path in add {
+                    let (report, record) = try readReport(path)
+                    let (key, entries) = try Leaderboard.entries(fromReport: report)
+                    let job = report["job"]?["name"]?.stringValue ?? "job"
+                    let next = try Leaderboard.adding(
+                        entries, key: key, to: latest, name: name, datasetLocation: record?.inputLocation,
+                        reason: "added \(entries.map(\.algorithm).joined(separator: ", ")) from job \(job)")
+                    try publish(next, store: store)
+                    latest = next
+                }
+                if let latest { show(latest) }
+                return
+            }
+            guard let latest = versions.last else {
+                throw MedGridError(.notFound, "no leaderboard \(name) in \(state.url.path) (create it with medgrid leaderboard \(name) --add REPORT)")
+            }
+            if reevaluate {
+                let next = try await reevaluated(latest)
+                if let next { try publish(next, store: store); show(next) }
+                return
+            }
+            if history {
+                for v in versions {
+                    let moves = v.changes.map { c in "\(c.algorithm) \(c.previous.map(String.init) ?? "new")→\(c.current.map(String.init) ?? "gone")" }
+                    print("v\(v.version): \(v.reason)\(moves.isEmpty ? "" : "; rank changes: " + moves.joined(separator: ", "))")
+                }
+                return
+            }
+            if let version {
+                guard let v = versions.first(where: { $0.version == version }) else {
+                    throw MedGridError(.notFound, "leaderboard \(name) has versions 1 to \(latest.version), not \(version)")
+                }
+                show(v)
+            } else {
+                show(latest)
+                let stale = latest.benchmark.metrics.filter { SegmentationMetricName.implementationVersion(of: $0) != latest.benchmark.metricImplementations[$0] }
+                if !stale.isEmpty && !json {
+                    print("\nnote: this build's implementation of \(stale.joined(separator: ", ")) differs from the one these scores used; run medgrid leaderboard \(name) --reevaluate")
+                }
+            }
+        }
+    }
+
+    func show(_ v: LeaderboardVersion) {
+        if json { print(CanonicalJSON.encode(v.document), terminator: "") } else { print(Leaderboard.table(v)) }
+    }
+
+    func publish(_ v: LeaderboardVersion, store: Store) throws {
+        let text = CanonicalJSON.encode(v.document)
+        let now = Date().timeIntervalSince1970
+        try store.write { tx in try tx.publishLeaderboardVersion(name: v.name, version: v.version, document: text, now: now) }
+        if !json { printError("published \(v.name) version \(v.version): \(v.reason)") }
+    }
+
+    func readReport(_ path: String) throws -> (JSONValue, RunRecord?) {
+        var url = URL(fileURLWithPath: path).standardizedFileURL
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue { url = url.appendingPathComponent("report.json") }
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw MedGridError(.notFound, "\(url.path): no such report") }
+        let report: JSONValue
+        do { report = try JSONValue(parsing: data) } catch { throw MedGridError(.invalidInput, "\(url.path): not JSON (\(error))") }
+        let recordURL = url.deletingLastPathComponent().appendingPathComponent(RunRecord.fileName)
+        let record = FileManager.default.contents(atPath: recordURL.path).flatMap { try? JSONDecoder().decode(RunRecord.self, from: $0) }
+        return (report, record)
+    }
+
+    /// Re-runs every entry's algorithm as one Benchmark over the current data with this build's metrics, and
+    /// returns the next version (nil when nothing changed and not --force).
+    func reevaluated(_ latest: LeaderboardVersion) async throws -> LeaderboardVersion? {
+        guard let location = dataset ?? latest.datasetLocation else {
+            throw MedGridError(.invalidInput, "leaderboard \(latest.name) does not know where its data are: pass --dataset PATH")
+        }
+        let input = URL(fileURLWithPath: location).standardizedFileURL
+        let inventory = try DatasetInventory.scan(input)
+        var why: [String] = []
+        if inventory.root != latest.benchmark.datasetRoot {
+            why.append("ground truth/data changed (dataset root \(latest.benchmark.datasetRoot.prefix(12))… → \(inventory.root.prefix(12))…)")
+        }
+        for m in latest.benchmark.metrics {
+            let now = SegmentationMetricName.implementationVersion(of: m)
+            if latest.benchmark.metricImplementations[m] != now {
+                why.append("metric \(m) implementation \(latest.benchmark.metricImplementations[m] ?? "unrecorded") → \(now)")
+            }
+        }
+        if why.isEmpty && !force {
+            print("nothing to re-evaluate: the data and the metric implementations are those of version \(latest.version) (use --force to re-run anyway)")
+            return nil
+        }
+        let algorithms: [JSONValue] = latest.entries.map { e in
+            var o: [String: JSONValue] = ["name": .string(e.algorithm)]
+            if let k = e.step["kernel"] { o["kernel"] = k }
+            if let c = e.step["command"] { o["command"] = c }
+            if let p = e.step["params"], p != .object([:]) { o["params"] = p }
+            return .object(o)
+        }
+        let document: JSONValue = [
+            "apiVersion": "medgrid/v1", "kind": "Benchmark",
+            "metadata": ["name": .string("leaderboard-\(latest.name)")],
+            "spec": [
+                "dataset": .string(input.path), "algorithms": .array(algorithms),
+                "metrics": .array(latest.benchmark.metrics.map { .string($0) }),
+                "ranking": latest.benchmark.ranking, "seed": .int(Int(latest.benchmark.seed)),
+            ],
+        ]
+        let manifest = try ManifestLoader(catalog: KernelRegistry.standard).load(
+            text: CanonicalJSON.encode(document), file: "leaderboard \(latest.name) re-evaluation", baseDirectory: input.deletingLastPathComponent())
+        let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("medgrid-reevaluate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: stateDir) }
+        print("re-evaluating \(latest.entries.count) entries of \(latest.name) on \(input.path) …")
+        let outcome = try await LocalRunner(stateDirectory: stateDir, quiet: json).run(manifest)
+        guard outcome.status == .succeeded else {
+            throw MedGridError(.kernelFailed, "re-evaluation job \(outcome.status.rawValue); no version published")
+        }
+        var (key, entries) = try Leaderboard.entries(fromReport: try JSONValue(parsing: Data(outcome.report.utf8)))
+        // Each entry keeps the job it came from; the re-evaluation is recorded beside it.
+        for i in entries.indices {
+            guard let original = latest.entries.first(where: { $0.algorithm == entries[i].algorithm }), case .object(var o) = entries[i].source else { continue }
+            o["job"] = original.source["job"] ?? .null
+            o["reevaluatedIn"] = .string("\(latest.name) version \(latest.version + 1)")
+            entries[i].source = .object(o)
+        }
+        return try Leaderboard.publish(
+            name: latest.name, previous: latest, key: key, entries: entries,
+            reason: "re-evaluated: " + (why.isEmpty ? "forced" : why.joined(separator: "; ")), datasetLocation: input.path)
+    }
+}
