@@ -89,8 +89,9 @@ public actor Coordinator {
     /// Plans and starts a job. Without an `inventory` the input is hashed where the manifest points;
     /// with one (an upload), the input is the coordinator's blobs and workers fetch them by hash.
     func submit(_ manifest: Manifest, inventory given: DatasetInventory?, sharedFilesystem: Bool, reuseUnfinished: Bool) throws -> String {
-        let inventory = try given ?? DatasetInventory.scan(manifest.inputURL)
-        if given == nil, let registered = try store.read({ try $0.dataset(location: manifest.inputURL.path) }) {
+        // Site-local cohort data are never read here: the plan names the sites, their workers read the rows.
+        let inventory = try given ?? (manifest.input.isSiteLocal ? DatasetInventory(files: []) : DatasetInventory.scan(manifest.inputURL))
+        if given == nil, !manifest.input.isSiteLocal, let registered = try store.read({ try $0.dataset(location: manifest.inputURL.path) }) {
             let changes = registered.inventory.changes(comparedTo: inventory)
             if !changes.isEmpty {
                 throw MedGridError(.integrity, "\(manifest.inputURL.path) changed since it was registered with medgrid dataset add:\n"

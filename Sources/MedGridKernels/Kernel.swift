@@ -39,6 +39,40 @@ extension Kernel {
     }
 }
 
+/// A kernel that fits over shards in rounds: the coordinator broadcasts a state (say, the coefficients),
+/// every shard's task returns statistics at that state (score and information), and ``advance`` combines
+/// them — in shard order — into the next state or the final result. Patient rows stay where the shard is;
+/// only statistics travel. Run alone (`medgrid kernel run`, or ``run(_:parameters:seed:)``), it iterates
+/// over its one input in-process with the same code, so a sharded fit and a pooled fit are the same
+/// computation.
+public protocol IterativeKernel: Kernel {
+    /// The state round 0 broadcasts.
+    func initialState(parameters: KernelParameters) throws -> JSONValue
+    /// One shard's statistics at the broadcast state.
+    func runRound(_ input: KernelInput, parameters: KernelParameters, state: JSONValue, seed: UInt64) throws -> JSONValue
+    /// Combines one round's shard statistics (in shard order): another round, or the final result.
+    func advance(state: JSONValue, outputs: [JSONValue], parameters: KernelParameters) throws -> RoundOutcome
+}
+
+extension IterativeKernel {
+    /// Rounds over one input until ``advance`` finishes (at most 1000 rounds).
+    public func iterate(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> JSONValue {
+        var state = try initialState(parameters: parameters)
+        for _ in 0..<1000 {
+            let stats = try runRound(input, parameters: parameters, state: state, seed: seed)
+            switch try advance(state: state, outputs: [stats], parameters: parameters) {
+            case .next(let s): state = s
+            case .done(let result): return result
+            }
+        }
+        throw MedGridError(.kernelFailed, "\(description.name) did not finish within 1000 rounds")
+    }
+
+    public func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
+        .result(try iterate(input, parameters: parameters, seed: seed))
+    }
+}
+
 /// A kernel's parameters with the defaults its description declares filled in.
 public struct KernelParameters: Sendable {
     public var values: [String: JSONValue]

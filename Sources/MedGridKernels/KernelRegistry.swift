@@ -14,7 +14,7 @@ public struct KernelRegistry: KernelSuite {
     /// The kernels MedGrid ships.
     public static let standard = KernelRegistry(kernels: [
         ImagingStatsKernel(), ImagingClipKernel(), ImagingThresholdKernel(), CohortSummaryKernel(),
-        DebugNoopKernel(), DebugFailKernel(), DebugTrapKernel(), DebugSleepKernel(),
+        DebugNoopKernel(), DebugFailKernel(), DebugTrapKernel(), DebugSleepKernel(), DebugRoundsKernel(),
     ])
 
     public var kernels: [KernelDescription] { all.map(\.description) }
@@ -29,6 +29,27 @@ public struct KernelRegistry: KernelSuite {
             subjectCount: table.subjectOrder().count,
             groups: try groupBy.map { try table.distinctValues(of: $0) } ?? []
         )
+    }
+
+    public func isIterative(step: Manifest.Step) -> Bool {
+        step.kernel.flatMap(implementation(named:)) is (any IterativeKernel)
+    }
+
+    func iterative(_ step: Manifest.Step) throws -> (any IterativeKernel, KernelParameters) {
+        guard let name = step.kernel, let k = implementation(named: name) as? any IterativeKernel else {
+            throw MedGridError(.invalidInput, "step \(step.name) is not a multi-round kernel")
+        }
+        return (k, try KernelParameters(step.params, for: k.description))
+    }
+
+    public func initialRoundState(step: Manifest.Step) throws -> JSONValue {
+        let (k, p) = try iterative(step)
+        return try k.initialState(parameters: p)
+    }
+
+    public func advanceRound(step: Manifest.Step, state: JSONValue, outputs: [JSONValue]) throws -> RoundOutcome {
+        let (k, p) = try iterative(step)
+        return try k.advance(state: state, outputs: outputs, parameters: p)
     }
 
     public func reduce(step: Manifest.Step, outputs: [JSONValue]) throws -> JSONValue {

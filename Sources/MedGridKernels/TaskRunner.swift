@@ -71,7 +71,13 @@ public struct TaskRunner: Sendable {
             var results: [String: JSONValue] = [:]
             for (step, kernel, params) in kernels {
                 if let kernel, let params {
-                    if case .result(let r) = try kernel.run(.cohort(table: table, file: file.path), parameters: params, seed: a.seed) {
+                    let input = KernelInput.cohort(table: table, file: file.path)
+                    if let state = a.roundStates?[step.name] {
+                        guard let iterative = kernel as? any IterativeKernel else {
+                            throw MedGridError(.invalidInput, "task \(a.taskID): \(step.name) got a round state but is not a multi-round kernel")
+                        }
+                        results[step.name] = try iterative.runRound(input, parameters: params, state: state, seed: a.seed)
+                    } else if case .result(let r) = try kernel.run(input, parameters: params, seed: a.seed) {
                         results[step.name] = r
                     }
                 } else if let command = step.command {
@@ -82,7 +88,12 @@ public struct TaskRunner: Sendable {
                     results[step.name] = try ExternalCommand.run(command, task: .object(description), timeout: a.timeoutSeconds)
                 }
             }
-            return ["steps": .object(results)]
+            var out: [String: JSONValue] = ["steps": .object(results)]
+            if let site = file.siteLocal {
+                // The site's file is not pinned by the plan; its hash and row count are the record of what was read.
+                out["input"] = ["site": .string(site.site), "file": .string(site.file), "sha256": .string(try ContentHash.sha256(fileAt: url).hash), "rows": .int(table.rows.count)]
+            }
+            return .object(out)
         }
     }
 
@@ -148,6 +159,7 @@ public struct TaskRunner: Sendable {
         case .all: return .all
         case .subjects: return .subjects(from: s.from ?? 0, to: s.to ?? 0)
         case .group: return .group(column: s.column ?? "", value: s.value ?? "")
+        case .site: return .all
         }
     }
 }

@@ -19,7 +19,11 @@ public struct LocalInputResolver: Sendable {
 
     public func resolve(_ input: TaskInput, assignment: TaskAssignment) throws -> URL {
         if let cached = assignment.localFiles?[input.path] {
+            if input.siteLocal != nil { return URL(fileURLWithPath: cached) }
             return try verified(URL(fileURLWithPath: cached), input)
+        }
+        if let site = input.siteLocal {
+            throw MedGridError(.unavailable, "task \(assignment.taskID): site \(site.site)'s \(site.file) is read only by that site's workers (started with --site-data)")
         }
         guard let location = assignment.datasetLocation else {
             throw MedGridError(.unavailable, "task \(assignment.taskID): no dataset location on this worker")

@@ -22,6 +22,8 @@ public actor Worker {
         /// Whether manifests may make this worker run external commands (any program, as this worker's
         /// user). On for one-machine runs; a cluster worker needs `--allow-commands`.
         public var allowCommands: Bool = true
+        /// The folder holding this site's own cohort files, for site-local jobs (`--site-data`).
+        public var siteData: URL?
 
         public init(name: String) { self.name = name }
 
@@ -170,11 +172,42 @@ public actor Worker {
         }
     }
 
+    /// Points a site-local task's inputs at this worker's own `--site-data` files, after checking the task
+    /// is for this worker's site.
+    func siteLocal(_ assignment: TaskAssignment) throws -> TaskAssignment {
+        var a = assignment
+        var files = a.localFiles ?? [:]
+        for input in a.inputs {
+            guard let site = input.siteLocal else { continue }
+            if case .cohort(let slice) = a.unit, slice.kind == .site, let label = slice.column, configuration.labels[label] != site.site {
+                throw MedGridError(.permissionDenied, "worker \(configuration.name) is not at site \(site.site) (its label \(label) is \(configuration.labels[label] ?? "unset")); site data are read only by their own site's workers")
+            }
+            guard let folder = configuration.siteData else {
+                throw MedGridError(.unavailable, "worker \(configuration.name) has no --site-data folder, so it cannot read site \(site.site)'s \(site.file)")
+            }
+            let url = folder.appendingPathComponent(site.file)
+            guard FileManager.default.isReadableFile(atPath: url.path) else {
+                throw MedGridError(.notFound, "worker \(configuration.name): \(url.path) does not exist or is not readable (site \(site.site)'s \(site.file))")
+            }
+            files[input.path] = url.path
+        }
+        a.localFiles = files
+        return a
+    }
+
     /// Fetches the inputs (if needed) and runs the task; a fetch that fails fails the attempt.
     func run(_ a: TaskAssignment) async -> TaskResult {
         if !configuration.allowCommands, a.steps.contains(where: { $0.command != nil }) {
             let failure = TaskFailure(kind: .refused, message: "worker \(configuration.name) does not run external commands (it was started without --allow-commands)")
             return TaskResult(task: a.task, lease: a.lease, attempt: a.attempt, output: nil, failure: failure, seconds: 0)
+        }
+        var a = a
+        if a.inputs.contains(where: { $0.siteLocal != nil }) {
+            do { a = try siteLocal(a) } catch {
+                let failure = TaskFailure(kind: .refused, message: "\(error)")
+                return TaskResult(task: a.task, lease: a.lease, attempt: a.attempt, output: nil, failure: failure, seconds: 0)
+            }
+            return await executor.execute(a)
         }
         guard let fetcher, a.datasetLocation == nil else { return await executor.execute(a) }
         do {

@@ -14,13 +14,24 @@ public struct Manifest: Sendable {
     public enum Input: Sendable, Hashable {
         /// A Decathlon-style imaging dataset folder, as written in the manifest.
         case dataset(String)
-        /// A cohort table (CSV), as written in the manifest.
+        /// A cohort table (CSV or SAS XPORT), as written in the manifest.
         case cohort(String)
+        /// A multi-site cohort whose rows never leave their sites: each named site's workers (those whose
+        /// label `label` equals the site's name) read `file` from their own `--site-data` folder. The
+        /// coordinator never sees the rows; only statistics come back.
+        case sites(file: String, label: String, names: [String])
 
         public var path: String {
             switch self {
             case .dataset(let p), .cohort(let p): return p
+            case .sites: return "."
             }
+        }
+
+        /// Whether the data stay at the sites (nothing to hash, upload or read centrally).
+        public var isSiteLocal: Bool {
+            if case .sites = self { return true }
+            return false
         }
     }
 

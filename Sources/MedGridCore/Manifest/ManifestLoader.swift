@@ -115,7 +115,7 @@ struct ManifestValidation {
 
     static let topFields = ["apiVersion", "kind", "metadata", "spec"]
     static let commonSpecFields = ["dataset", "cohort", "shard", "retries", "timeoutSeconds", "priority", "placement", "seed"]
-    static let jobSpecFields = commonSpecFields + ["kernel", "params", "steps"]
+    static let jobSpecFields = commonSpecFields + ["kernel", "params", "steps", "sites"]
     static let benchmarkSpecFields = commonSpecFields + ["algorithms", "metrics", "ranking", "groundTruth"]
 
     mutating func validate(_ root: PositionedNode) -> Manifest? {

@@ -3,9 +3,35 @@ import Foundation
 extension ManifestValidation {
     mutating func validateInput(_ spec: [String: PositionedNode], _ specNode: PositionedNode, kind: Manifest.Kind?) -> Manifest.Input? {
         let dataset = spec["dataset"], cohort = spec["cohort"]
+        if let node = spec["sites"] {
+            if dataset != nil || cohort != nil {
+                issue(node, "spec.sites", "given together with spec.\(dataset != nil ? "dataset" : "cohort") (expected one input: site-local cohort data, or a central dataset/cohort)")
+                return nil
+            }
+            guard let f = fields(node, "spec.sites", known: ["file", "label", "names"], required: ["file", "names"]) else { return nil }
+            let file = string(f["file"], "spec.sites.file")
+            if let file, file.contains("/") || file.hasPrefix(".") || !(file.lowercased().hasSuffix(".csv") || file.lowercased().hasSuffix(".xpt")) {
+                issue(f["file"]!, "spec.sites.file", "found \"\(file)\", expected a plain .csv or .xpt file name (each site's workers find it in their --site-data folder)")
+            }
+            let label = f["label"].flatMap { string($0, "spec.sites.label") } ?? "site"
+            var names: [String] = []
+            if let n = f["names"] {
+                if case .list(let items) = n.value, !items.isEmpty {
+                    for (i, item) in items.enumerated() {
+                        if let s = string(item, "spec.sites.names[\(i)]") {
+                            if names.contains(s) { issue(item, "spec.sites.names[\(i)]", "site \(s) is listed twice") } else { names.append(s) }
+                        }
+                    }
+                } else {
+                    issue(n, "spec.sites.names", "found \(n.found), expected a non-empty list of site names")
+                }
+            }
+            guard let file, !names.isEmpty else { return nil }
+            return .sites(file: file, label: label, names: names)
+        }
         switch (dataset, cohort) {
         case (nil, nil):
-            issue(specNode, "spec.dataset", "missing (expected spec.dataset, an imaging dataset folder, or spec.cohort, a CSV table)")
+            issue(specNode, "spec.dataset", "missing (expected spec.dataset, an imaging dataset folder, spec.cohort, a CSV or SAS XPORT table, or spec.sites, site-local cohort data)")
             return nil
         case (.some(let d), .some):
             issue(d, "spec", "both dataset and cohort are given (expected exactly one)")
@@ -41,8 +67,8 @@ extension ManifestValidation {
                 issue(node, "spec.cohort", "\(path) does not exist or is a folder (resolved to \(url.path); expected a CSV file)")
                 return nil
             }
-            if !path.lowercased().hasSuffix(".csv") {
-                issue(node, "spec.cohort", "\(path) is not a .csv file (expected a CSV table)")
+            if !path.lowercased().hasSuffix(".csv") && !path.lowercased().hasSuffix(".xpt") {
+                issue(node, "spec.cohort", "\(path) is not a .csv or .xpt file (expected a CSV table or a SAS XPORT file)")
                 return nil
             }
             return .cohort(path)
@@ -175,7 +201,7 @@ extension ManifestValidation {
                 return nil
             }
             switch (kernel.input, input) {
-            case (.imagingCase, .cohort?):
+            case (.imagingCase, .cohort?), (.imagingCase, .sites?):
                 issue(f["kernel"]!, "\(path).kernel", "\(kernelName) reads imaging cases, but the job's input is a cohort (expected spec.dataset)")
             case (.cohort, .dataset?):
                 issue(f["kernel"]!, "\(path).kernel", "\(kernelName) reads a cohort table, but the job's input is an imaging dataset (expected spec.cohort)")

@@ -17,7 +17,7 @@ public enum WorkUnit: Codable, Sendable, Hashable {
 /// A part of a cohort table: all of it, the subjects in a range of first-appearance order, or the rows of
 /// one group (e.g. one site).
 public struct CohortSlice: Codable, Sendable, Hashable {
-    public enum Kind: String, Codable, Sendable { case all, subjects, group }
+    public enum Kind: String, Codable, Sendable { case all, subjects, group, site }
     public var kind: Kind
     public var from: Int?
     public var to: Int?
@@ -31,18 +31,37 @@ public struct CohortSlice: Codable, Sendable, Hashable {
     public static func group(_ column: String, _ value: String) -> CohortSlice {
         CohortSlice(kind: .group, column: column, value: value)
     }
+    /// All rows of a site's own file, read only by workers whose label `label` is the site's name.
+    public static func site(label: String, name: String) -> CohortSlice {
+        CohortSlice(kind: .site, column: label, value: name)
+    }
 
     public var summary: String {
         switch kind {
         case .all: return "all rows"
         case .subjects: return "subjects \(from ?? 0)..<\(to ?? 0)"
         case .group: return "\(column ?? "")=\(value ?? "")"
+        case .site: return "site \(value ?? "")"
         }
     }
 }
 
-/// A file a task reads, named by its path inside the dataset and pinned by its hash.
+/// A file a task reads, named by its path inside the dataset and pinned by its hash. A site-local file
+/// (path `site/<name>/<file>`, no hash) is found by the site's own workers in their `--site-data` folder;
+/// its hash is recorded in the task's output instead.
 public struct TaskInput: Codable, Sendable, Hashable {
+    /// The site-local input of a site's task.
+    public static func siteFile(site: String, file: String) -> TaskInput {
+        TaskInput(path: "site/\(site)/\(file)", sha256: "", size: 0)
+    }
+
+    /// For a site-local input: the site and the file name.
+    public var siteLocal: (site: String, file: String)? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard sha256.isEmpty, parts.count == 3, parts[0] == "site" else { return nil }
+        return (String(parts[1]), String(parts[2]))
+    }
+
     public var path: String
     public var sha256: String
     public var size: Int64

@@ -45,6 +45,9 @@ public struct Planner: Sendable {
                     add(.cases(cases), inputs, algorithm: algorithm)
                 }
             }
+        case .sites(let file, let label, let names):
+            // One task per site, placed on that site's workers; the coordinator never reads the rows.
+            for name in names { add(.cohort(.site(label: label, name: name)), [.siteFile(site: name, file: file)]) }
         case .cohort:
             let file = try input(manifest.inputURL.lastPathComponent)
             let index = try suite.cohortIndex(at: manifest.inputURL, groupBy: manifest.sharding.groupBy)
@@ -64,7 +67,7 @@ public struct Planner: Sendable {
                 kernels.append(KernelRef(name: name, version: k.version))
             }
         }
-        return Plan(
+        var plan = Plan(
             jobName: manifest.name, kind: manifest.kind.rawValue, manifestSHA256: manifest.sha256,
             datasetRoot: inventory.root, inventory: inventory, steps: manifest.steps, metrics: manifest.benchmark?.metrics,
             kernels: kernels, tasks: tasks,
@@ -73,5 +76,12 @@ public struct Planner: Sendable {
             fullManifestSHA256: CanonicalJSON.sha256(manifest.document),
             inputLocation: manifest.inputURL.path
         )
+        if case .sites(_, let label, _) = manifest.input {
+            plan.taskPlacements = tasks.map { t -> [String: String]? in
+                guard case .cohort(let slice) = t.unit, let site = slice.value else { return nil }
+                return [label: site]
+            }
+        }
+        return plan
     }
 }

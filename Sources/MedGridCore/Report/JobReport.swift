@@ -35,6 +35,9 @@ public struct JobReportBuilder: Sendable {
             if let c = step.command { o["command"] = .array(c.map { .string($0) }) }
             return .object(o)
         })
+        // Site-local data: what each site's workers read (file hash and row count), in plan order.
+        let siteInputs = plan.tasks.compactMap { outputs[$0.index]?["input"] }
+        if !siteInputs.isEmpty { provenance["siteInputs"] = .array(siteInputs) }
         var results: [JSONValue] = []
         var aggregates: [String: JSONValue] = [:]
         var scores: [JSONValue]?

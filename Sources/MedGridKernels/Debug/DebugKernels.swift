@@ -1,5 +1,6 @@
 import Foundation
 import MedGridCore
+import MedGridCohort
 
 /// The `cases` parameter of the debug kernels: act only on these imaging cases (all when empty).
 let debugCasesParameter = KernelParameter("cases", .stringList, "act only on these imaging case IDs (default: every case)", default: [])
@@ -67,5 +68,34 @@ struct DebugSleepKernel: Kernel {
         let s = parameters.double("seconds")!
         Thread.sleep(forTimeInterval: s)
         return .result(["slept": .double(s)])
+    }
+}
+
+/// `debug.rounds`: a multi-round kernel for testing the grid's rounds. Each round every shard returns its
+/// row count and the round number it was given; the kernel finishes after `rounds` rounds with the rows
+/// counted in each round.
+struct DebugRoundsKernel: IterativeKernel {
+    let description = KernelDescription(
+        name: "debug.rounds", version: "1.0.0",
+        summary: "Runs the given number of rounds over a cohort's shards, counting rows each round; for testing multi-round jobs",
+        input: .cohort, output: .result,
+        parameters: [KernelParameter("rounds", .integer, "how many rounds", default: 3, minimum: 1, maximum: 100)]
+    )
+
+    func initialState(parameters: KernelParameters) throws -> JSONValue { ["round": 0, "counts": []] }
+
+    func runRound(_ input: KernelInput, parameters: KernelParameters, state: JSONValue, seed: UInt64) throws -> JSONValue {
+        guard case .cohort(let table, _) = input else { throw MedGridError(.invalidInput, "debug.rounds reads a cohort table") }
+        return ["round": state["round"] ?? .null, "rows": .int(table.rows.count)]
+    }
+
+    func advance(state: JSONValue, outputs: [JSONValue], parameters: KernelParameters) throws -> RoundOutcome {
+        let round = state["round"]?.intValue ?? 0
+        for o in outputs where o["round"]?.intValue != round {
+            throw MedGridError(.kernelFailed, "debug.rounds: a shard answered for round \(o["round"]?.intValue ?? -1) in round \(round)")
+        }
+        let counts = (state["counts"]?.arrayValue ?? []) + [.int(outputs.reduce(0) { $0 + ($1["rows"]?.intValue ?? 0) })]
+        if round + 1 >= parameters.int("rounds")! { return .done(["rounds": .int(round + 1), "rowsPerRound": .array(counts), "shards": .int(outputs.count)]) }
+        return .next(["round": .int(round + 1), "counts": .array(counts)])
     }
 }

@@ -95,6 +95,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("label"), help: ArgumentHelp("A placement label key=value; repeat for more.", valueName: "k=v")) var labels: [String] = []
     @Option(name: .customLong("cache-size"), help: ArgumentHelp("Cache limit in MiB.", valueName: "MiB")) var cacheMiB: Int = 10_240
     @Option(name: .customLong("wire-compression"), help: "Dataset files on the wire: zstd or none.") var wireCompression: String = "zstd"
+    @Option(name: .customLong("site-data"), help: ArgumentHelp("This site's own cohort files, for site-local jobs (spec.sites): only statistics leave this machine.", valueName: "dir")) var siteData: String?
     @Flag(name: .customLong("allow-commands"), help: "Run external command steps from manifests (any program, as this worker's user). Off by default: only built-in kernels run.") var allowCommands = false
     @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
@@ -124,7 +125,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 labelMap[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
             }
             let worker = Worker(
-                configuration: .defaults(name: identity.name) { $0.slots = slots; $0.labels = labelMap; $0.allowCommands = allowCommands },
+                configuration: .defaults(name: identity.name) { $0.slots = slots; $0.labels = labelMap; $0.allowCommands = allowCommands; $0.siteData = siteData.map { URL(fileURLWithPath: $0).standardizedFileURL } },
                 link: HTTPCoordinatorLink(client: client), executor: ProcessExecutor(executable: selfExecutable()),
                 fetcher: BlobFetcher(client: client, cache: cache, logger: logger), logger: logger)
             logger.notice("worker starting", metadata: ["medgrid.worker": "\(identity.name)", "medgrid.slots": "\(slots)", "medgrid.coordinator": "\(resolved.url)"])

@@ -23,7 +23,7 @@ struct Submit: AsyncParsableCommand {
         try await reportingErrors {
             let client = try connection.client()
             defer { Task { await client.shutdown() } }
-            let inventory = try scanWithProgress(m.inputURL)
+            let inventory = m.input.isSiteLocal ? DatasetInventory(files: []) : try scanWithProgress(m.inputURL)
             // The coordinator re-hashes what it already holds: allow it time on large datasets.
             let needs: API.DatasetNeeds = try await client.call(.POST, "/v1/datasets", body: API.DatasetOffer(inventory: inventory), timeout: 1800)
             var isDir: ObjCBool = false

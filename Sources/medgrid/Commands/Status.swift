@@ -40,7 +40,7 @@ struct Status: AsyncParsableCommand {
                 if jobs.isEmpty { print("no jobs") }
                 for j in jobs {
                     let c = try store.read { try $0.phaseCounts(of: j.id) }
-                    print("\(j.id)  \(j.status.rawValue)  \(c[.succeeded] ?? 0)/\(j.plan.tasks.count) done\(c[.failed].map { ", \($0) failed" } ?? "")")
+                    print("\(j.id)  \(j.status.rawValue)  \(c[.succeeded] ?? 0)/\(c.values.reduce(0, +)) done\(c[.failed].map { ", \($0) failed" } ?? "")")
                 }
                 return
             }

@@ -40,7 +40,7 @@ struct Plan: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let m = try loadManifest(manifest)
-            let inventory = try DatasetInventory.scan(m.inputURL)
+            let inventory = m.input.isSiteLocal ? DatasetInventory(files: []) : try DatasetInventory.scan(m.inputURL)
             let plan = try Planner(suite: KernelRegistry.standard).plan(m, inventory: inventory)
             if json {
                 print(CanonicalJSON.encode(try JSONValue(encoding: plan)), terminator: "")
