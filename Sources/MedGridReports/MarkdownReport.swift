@@ -108,8 +108,7 @@ public enum MarkdownReport {
             out.append("| \(escape(a)) | " + cells.joined(separator: " | ") + " |")
         }
         out.append("")
-        out.append("Ranking schemes and their uncertainty are not computed in this version; the per-case scores below are the record they derive from.")
-        out.append("")
+        out.append(contentsOf: rankingTables(report["ranking"]))
         out.append("## Per-case scores")
         out.append("")
         out.append("| algorithm | case | " + metrics.joined(separator: " | ") + " |")
@@ -124,6 +123,45 @@ public enum MarkdownReport {
             out.append("| \(escape(a)) | \(escape(c)) | " + metrics.map { vals[$0] ?? "—" }.joined(separator: " | ") + " |")
         }
         out.append("")
+        return out
+    }
+
+    /// The ranking section: consensus with bootstrap rank intervals, each metric's ranking, significant
+    /// pairs, and Kendall's τ-b between schemes.
+    static func rankingTables(_ ranking: JSONValue?) -> [String] {
+        guard let ranking else { return [] }
+        var out = ["## Ranking", ""]
+        if let error = ranking["error"]?.stringValue {
+            return out + ["The ranking could not be computed: \(escape(error))", ""]
+        }
+        out.append("Derived from the per-case scores below: \(ranking["description"]?.stringValue ?? "").")
+        out.append("")
+        out.append("| rank | algorithm | score | median rank | 95% rank interval | ranked first |")
+        out.append("|---:|---|---:|---:|---|---:|")
+        for s in ranking["consensus"]?.arrayValue ?? [] {
+            let interval = s["rankLower"]?.doubleValue.map { "[\(format($0)), \(format(s["rankUpper"]?.doubleValue ?? $0))]" } ?? "—"
+            let first = s["firstShare"]?.doubleValue.map { "\(format($0 * 100))%" } ?? "—"
+            out.append("| \(s["rank"]?.intValue ?? 0) | \(escape(s["algorithm"]?.stringValue ?? "")) | \(s["score"]?.doubleValue.map(format) ?? "—") | \(s["medianRank"]?.doubleValue.map(format) ?? "—") | \(interval) | \(first) |")
+        }
+        out.append("")
+        for (metric, m) in (ranking["metrics"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+            out.append("### \(metric) (\(m["direction"]?.stringValue ?? "")\(m["rankedOn"] != nil ? ", ranked on the absolute value" : ""))")
+            out.append("")
+            out.append("\(m["ranking"]?["scoreMeaning"]?.stringValue ?? "score"): " + (m["ranking"]?["ranking"]?.arrayValue ?? []).map {
+                "\($0["rank"]?.intValue ?? 0). \(escape($0["algorithm"]?.stringValue ?? "")) (\($0["score"]?.doubleValue.map(format) ?? "—"))"
+            }.joined(separator: ", "))
+            out.append("")
+            let wins = (m["significance"]?["comparisons"]?.arrayValue ?? []).filter { $0["significant"]?.boolValue == true }
+            out.append("Significantly better (one-sided Wilcoxon): " + (wins.isEmpty ? "no pair" : wins.map {
+                "\(escape($0["algorithm"]?.stringValue ?? "")) > \(escape($0["opponent"]?.stringValue ?? "")) (p = \($0["adjustedPValue"]?.doubleValue.map(format) ?? "—"))"
+            }.joined(separator: "; ")))
+            out.append("")
+            let taus = (m["schemes"]?["kendallTau"]?.arrayValue ?? []).map { t -> String in
+                let names = t["schemes"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " vs ") ?? ""
+                return "\(names): \(t["tau"]?.doubleValue.map(format) ?? "undefined")"
+            }
+            if !taus.isEmpty { out.append("Kendall's τ-b between schemes: " + taus.joined(separator: "; ")); out.append("") }
+        }
         return out
     }
 
