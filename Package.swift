@@ -144,6 +144,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MedGridCohortTests",
+            dependencies: ["MedGridCore", "MedGridCohort"],
+            resources: [.copy("Reference")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MedGridImagingTests",
+            dependencies: ["MedGridCore", "MedGridImaging"],
+            resources: [.copy("Reference")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MedGridReportsTests",
+            dependencies: ["MedGridCore", "MedGridReports"],
+            resources: [.copy("Reference")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MedGridTransportTests",
             dependencies: [
                 "MedGridCore", "MedGridTransport", "MedGridTesting",

@@ -59,7 +59,7 @@ extension Coordinator {
                 fm.createFile(atPath: url.path, contents: nil)
             }
         }
-        if isDataset { return dir }
+        if isDataset || inventory.files.isEmpty { return dir }  // empty: site-local data, nothing held here
         guard inventory.files.count == 1 else {
             throw MedGridError(.invalidInput, "an upload without dataset.json must be a single cohort table (found \(inventory.files.count) files)")
         }

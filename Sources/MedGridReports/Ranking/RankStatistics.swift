@@ -68,6 +68,12 @@ public enum RankStatistics {
     /// The signed-rank test on the first `count` entries of `d` (all non-NaN), which are reordered in place.
     /// Same conventions as ``wilcoxonSignedRank(_:_:alternative:)``.
     static func signedRank(differences d: inout [Double], count: Int, alternative: TestAlternative) -> WilcoxonResult {
+        signedRankSummary(differences: &d, count: count).result(alternative)
+    }
+
+    /// The test statistic and tie structure of the first `count` entries of `d` (reordered in place); the
+    /// p-value for any alternative follows from it (``SignedRankSummary/result(_:)``).
+    static func signedRankSummary(differences d: inout [Double], count: Int) -> SignedRankSummary {
         // Drop zeros (stable compaction).
         var n = 0
         for i in 0..<count where d[i] != 0 {
@@ -75,9 +81,7 @@ public enum RankStatistics {
             n += 1
         }
         let zeros = count - n
-        if n == 0 {
-            return WilcoxonResult(statistic: 0, n: 0, zeros: zeros, ties: false, exact: false, z: nil, pValue: 1)
-        }
+        if n == 0 { return SignedRankSummary(v: 0, n: 0, zeros: zeros, ties: false, tieTerm: 0) }
         d.withUnsafeMutableBufferPointer { buf in
             var slice = UnsafeMutableBufferPointer(rebasing: buf[0..<n])
             slice.sort { abs($0) < abs($1) }
@@ -103,35 +107,58 @@ public enum RankStatistics {
             }
             i = j
         }
-        let nd = Double(n)
-        if n < 50 && !ties && zeros == 0 {
-            let q = Int(v.rounded())
+        return SignedRankSummary(v: v, n: n, zeros: zeros, ties: ties, tieTerm: tieTerm)
+    }
+
+    /// V, n and the tie structure of a signed-rank test. ``mirrored`` is the summary of the negated
+    /// differences (the test of y against x): same n and ties, V' = n(n+1)/2 − V.
+    struct SignedRankSummary {
+        var v: Double
+        var n: Int
+        var zeros: Int
+        var ties: Bool
+        var tieTerm: Double
+
+        var mirrored: SignedRankSummary {
+            var m = self
+            m.v = Double(n * (n + 1) / 2) - v
+            return m
+        }
+
+        func result(_ alternative: TestAlternative) -> WilcoxonResult {
+            if n == 0 {
+                return WilcoxonResult(statistic: 0, n: 0, zeros: zeros, ties: false, exact: false, z: nil, pValue: 1)
+            }
+            let nd = Double(n)
+            if n < 50 && !ties && zeros == 0 {
+                let q = Int(v.rounded())
+                let p: Double
+                switch alternative {
+                case .less: p = signRankCDF(q, n)
+                case .greater: p = signRankUpper(q, n)
+                case .twoSided:
+                    let tail = v > nd * (nd + 1) / 4 ? signRankUpper(q, n) : signRankCDF(q, n)
+                    p = min(2 * tail, 1)
+                }
+                return WilcoxonResult(statistic: v, n: n, zeros: zeros, ties: ties, exact: true, z: nil, pValue: p)
+            }
+            let centred = v - nd * (nd + 1) / 4
+            let sigma = (nd * (nd + 1) * (2 * nd + 1) / 24 - tieTerm / 48).squareRoot()
+            let correction: Double
+            switch alternative {
+            case .twoSided: correction = centred > 0 ? 0.5 : (centred < 0 ? -0.5 : 0)
+            case .greater: correction = 0.5
+            case .less: correction = -0.5
+            }
+            let z = (centred - correction) / sigma
             let p: Double
             switch alternative {
-            case .less: p = signRankCDF(q, n)
-            case .greater: p = signRankUpper(q, n)
-            case .twoSided:
-                let tail = v > nd * (nd + 1) / 4 ? signRankUpper(q, n) : signRankCDF(q, n)
-                p = min(2 * tail, 1)
+            case .less: p = normalCDF(z)
+            case .greater: p = normalCDF(-z)
+            case .twoSided: p = min(1, 2 * min(normalCDF(z), normalCDF(-z)))
             }
-            return WilcoxonResult(statistic: v, n: n, zeros: zeros, ties: ties, exact: true, z: nil, pValue: p)
+            return WilcoxonResult(statistic: v, n: n, zeros: zeros, ties: ties, exact: false, z: z, pValue: p)
         }
-        let centred = v - nd * (nd + 1) / 4
-        let sigma = (nd * (nd + 1) * (2 * nd + 1) / 24 - tieTerm / 48).squareRoot()
-        let correction: Double
-        switch alternative {
-        case .twoSided: correction = centred > 0 ? 0.5 : (centred < 0 ? -0.5 : 0)
-        case .greater: correction = 0.5
-        case .less: correction = -0.5
-        }
-        let z = (centred - correction) / sigma
-        let p: Double
-        switch alternative {
-        case .less: p = normalCDF(z)
-        case .greater: p = normalCDF(-z)
-        case .twoSided: p = min(1, 2 * min(normalCDF(z), normalCDF(-z)))
-        }
-        return WilcoxonResult(statistic: v, n: n, zeros: zeros, ties: ties, exact: false, z: z, pValue: p)
     }
 
     /// P(V ≤ q) under H0 for `n` < 50 (R's `psignrank(q, n)`), from exact subset-sum counts.

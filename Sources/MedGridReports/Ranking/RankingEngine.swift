@@ -132,15 +132,15 @@ struct RankingEngine {
             RankStatistics.minRanks(scores, smallerIsBetter: true, order: &order, into: &ranks)
         case .testThenRank:
             let alternative: TestAlternative = settings.smallerIsBetter ? .less : .greater
-            var raw = [Double]()
-            raw.reserveCapacity(k * max(k - 1, 0))
-            var pairs: [(Int, Int, WilcoxonResult)] = []
+            // One signed-rank summary per unordered pair; the reverse direction is its mirror
+            // (negated differences: same ties, V' = n(n+1)/2 − V).
+            var summaries = [RankStatistics.SignedRankSummary?](repeating: nil, count: k * k)
             for a in 0..<k {
                 used[a] = 0
                 for c in 0..<n where !values[a * n + c].isNaN { used[a] += 1 }
             }
             for a in 0..<k {
-                for b in 0..<k where b != a {
+                for b in (a + 1)..<max(k, a + 1) {
                     var m = 0
                     for c in 0..<n {
                         let va = values[a * n + c], vb = values[b * n + c]
@@ -148,7 +148,18 @@ struct RankingEngine {
                         diffs[m] = va - vb
                         m += 1
                     }
-                    let r = RankStatistics.signedRank(differences: &diffs, count: m, alternative: alternative)
+                    let summary = RankStatistics.signedRankSummary(differences: &diffs, count: m)
+                    summaries[a * k + b] = summary
+                    summaries[b * k + a] = summary.mirrored
+                }
+            }
+            var raw = [Double]()
+            raw.reserveCapacity(k * max(k - 1, 0))
+            var pairs: [(Int, Int, WilcoxonResult)] = []
+            for a in 0..<k {
+                for b in 0..<k where b != a {
+                    guard let summary = summaries[a * k + b] else { continue }
+                    let r = summary.result(alternative)
                     raw.append(r.pValue)
                     if keepTests { pairs.append((a, b, r)) }
                 }

@@ -32,6 +32,7 @@ public struct TaskRanking: Sendable, Equatable {
     /// One entry per algorithm, in the matrix's algorithm order (sorted by name).
     public var algorithms: [RankedAlgorithm]
 
+    /// The ranked (task, metric).
     public var key: TaskMetric { TaskMetric(task: task, metric: metric) }
     /// Ranks in algorithm order.
     public var ranks: [Int] { algorithms.map(\.rank) }
@@ -68,6 +69,7 @@ public struct TaskRanking: Sendable, Equatable {
 /// Consensus over several (task, metric) rankings: each algorithm's mean rank, then ranked (ties: minimum
 /// rank). challengeR `consensus(method = "average")`.
 public struct ConsensusRanking: Sendable, Equatable {
+    /// One algorithm of the consensus.
     public struct Entry: Sendable, Equatable {
         public var algorithm: String
         /// The algorithm's rank in each component, in ``ConsensusRanking/components`` order.
@@ -168,6 +170,8 @@ public struct RankDistribution: Sendable, Equatable {
     /// rankedFirst / B.
     public var rankedFirstShare: Double
 
+    /// `{"algorithm", "fullRank", "rankCounts", "medianRank", "rankQuantile2_5", "rankQuantile97_5", "rankedFirst",
+    /// "rankedFirstShare"}`.
     public func json() -> JSONValue {
         [
             "algorithm": .string(algorithm), "fullRank": .int(fullRank),
@@ -181,12 +185,17 @@ public struct RankDistribution: Sendable, Equatable {
 /// Summary of Kendall's τ-b values (nil entries = undefined τ, e.g. a replicate in which all algorithms tie;
 /// they are left out of the summary statistics).
 public struct TauSummary: Sendable, Equatable {
+    /// τ-b per replicate, in replicate order.
     public var values: [Double?]
+    /// Mean of the defined values.
     public var mean: Double?
     /// Type 7 quantiles of the defined values.
     public var median: Double?
+    /// 2.5 % quantile (type 7).
     public var lower: Double?
+    /// 97.5 % quantile (type 7).
     public var upper: Double?
+    /// Replicates whose τ-b is undefined.
     public var undefinedCount: Int
 
     init(_ values: [Double?]) {
@@ -213,6 +222,7 @@ public struct TauSummary: Sendable, Equatable {
 public struct BootstrapRanking: Sendable, Equatable {
     /// The ranking on the full data.
     public var full: TaskRanking
+    /// B and seed.
     public var bootstrap: BootstrapSettings
     /// One per algorithm, algorithm-name order.
     public var distributions: [RankDistribution]
@@ -238,6 +248,7 @@ public struct BootstrapRanking: Sendable, Equatable {
 
 /// Agreement of several schemes on one (task, metric): each scheme's ranking and τ-b for each pair of schemes.
 public struct SchemeAgreement: Sendable, Equatable {
+    /// Two schemes and the τ-b between their rankings.
     public struct Pair: Sendable, Equatable {
         public var first: RankingScheme
         public var second: RankingScheme
@@ -245,10 +256,12 @@ public struct SchemeAgreement: Sendable, Equatable {
         public var kendallTau: Double?
     }
 
+    /// One ranking per compared scheme, in the order the schemes were given.
     public var rankings: [TaskRanking]
     /// Pairs (i < j) in the order of ``rankings``.
     public var pairs: [Pair]
 
+    /// τ-b between the rankings of two schemes (in either order); `nil` if not compared or undefined.
     public func tau(_ a: RankingScheme, _ b: RankingScheme) -> Double? {
         pairs.first { ($0.first == a && $0.second == b) || ($0.first == b && $0.second == a) }?.kendallTau
     }

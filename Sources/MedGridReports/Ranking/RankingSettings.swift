@@ -52,15 +52,18 @@ public enum MissingCasePolicy: Sendable, Hashable {
 
 /// Settings of one ranking.
 public struct RankingSettings: Sendable, Hashable {
+    /// The ranking scheme.
     public var scheme: RankingScheme
     /// `true` for metrics such as Hausdorff distance, `false` for Dice.
     public var smallerIsBetter: Bool
+    /// The missing-case policy.
     public var missing: MissingCasePolicy
     /// Significance level of the pairwise tests (test-then-rank and significance maps).
     public var alpha: Double
     /// p-value adjustment of the pairwise tests.
     public var adjustment: PValueAdjustment
 
+    /// Settings with challengeR's defaults: missing values penalised (`worst`), α = 0.05, no adjustment.
     public init(scheme: RankingScheme, smallerIsBetter: Bool, missing: MissingCasePolicy = .worst, alpha: Double = 0.05, adjustment: PValueAdjustment = .none) {
         self.scheme = scheme
         self.smallerIsBetter = smallerIsBetter
@@ -98,6 +101,7 @@ public struct BootstrapSettings: Sendable, Hashable {
     /// Seed of the generator (see ``SplitMix64``).
     public var seed: UInt64
 
+    /// B replicates from `seed`.
     public init(replicates: Int, seed: UInt64) {
         self.replicates = replicates
         self.seed = seed
@@ -127,8 +131,10 @@ public struct BootstrapSettings: Sendable, Hashable {
 /// SplitMix64 seeded with the bootstrap seed, i.e. `mix(seed + (b+1)·0x9E3779B97F4A7C15)`, so a replicate's
 /// draws depend only on (seed, b) and never on thread scheduling.
 public struct SplitMix64: Sendable, RandomNumberGenerator {
+    /// The generator state (advanced by γ = 0x9E3779B97F4A7C15 per draw).
     public private(set) var state: UInt64
 
+    /// A generator whose first output is mix(seed + γ) (Vigna's `splitmix64.c`).
     public init(seed: UInt64) { state = seed }
 
     /// The generator of bootstrap replicate `index` for `seed`.
@@ -136,6 +142,7 @@ public struct SplitMix64: Sendable, RandomNumberGenerator {
         state = Self.mix(seed &+ 0x9E37_79B9_7F4A_7C15 &* (UInt64(truncatingIfNeeded: index) &+ 1))
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         return Self.mix(state)

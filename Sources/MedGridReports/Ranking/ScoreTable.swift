@@ -18,6 +18,7 @@ public struct ScoreRecord: Sendable, Hashable {
     /// The score; `nil` when the case is missing.
     public var value: Double?
 
+    /// A record; a NaN value is stored as `nil` (missing).
     public init(task: String, metric: String, algorithm: String, caseID: String, value: Double?) {
         self.task = task
         self.metric = metric
@@ -32,15 +33,18 @@ public struct TaskMetric: Sendable, Hashable, Comparable, CustomStringConvertibl
     public var task: String
     public var metric: String
 
+    /// The pair (task, metric).
     public init(task: String, metric: String) {
         self.task = task
         self.metric = metric
     }
 
+    /// Ordered by task, then metric.
     public static func < (a: TaskMetric, b: TaskMetric) -> Bool {
         a.task != b.task ? a.task < b.task : a.metric < b.metric
     }
 
+    /// `task/metric`.
     public var description: String { "\(task)/\(metric)" }
 }
 
@@ -128,7 +132,7 @@ public struct ScoreMatrix: Sendable, Equatable {
 
     /// Builds a matrix; throws `.invalidInput` if `values.count != algorithms.count * cases.count`, if a label
     /// repeats, or if a value is infinite.
-    public init(task: String, metric: String, algorithms: [String], cases: [String], values: [Double]) throws {
+    public init(task: String = "task", metric: String = "metric", algorithms: [String], cases: [String], values: [Double]) throws {
         guard values.count == algorithms.count * cases.count else {
             throw MedGridError(.invalidInput, "score matrix '\(task)/\(metric)': \(values.count) values, expected algorithms × cases = \(algorithms.count) × \(cases.count)")
         }
@@ -164,8 +168,11 @@ public struct ScoreMatrix: Sendable, Equatable {
         try self.init(task: task, metric: metric, algorithms: algorithms, cases: cases, values: values)
     }
 
+    /// The (task, metric) of the matrix.
     public var key: TaskMetric { TaskMetric(task: task, metric: metric) }
+    /// K, the number of algorithms.
     public var algorithmCount: Int { algorithms.count }
+    /// n, the number of cases.
     public var caseCount: Int { cases.count }
 
     /// The value of algorithm `a` on case `c`; `nil` if missing.
