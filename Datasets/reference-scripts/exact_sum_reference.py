@@ -13,7 +13,7 @@ Run: /tmp/ref-venv/bin/python reference-scripts/exact_sum_reference.py   (from /
 import json, math, os, struct
 import numpy as np
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "MedGridCohortTests", "Reference", "survival",
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "MedGridCohortTests", "Reference", "survival",
                    "exact_sum_fsum.json")
 
 def hx(x):

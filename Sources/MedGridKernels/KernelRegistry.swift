@@ -13,7 +13,9 @@ public struct KernelRegistry: KernelSuite {
 
     /// The kernels MedGrid ships.
     public static let standard = KernelRegistry(kernels: [
-        ImagingStatsKernel(), ImagingClipKernel(), ImagingThresholdKernel(), CohortSummaryKernel(),
+        ImagingStatsKernel(), ImagingClipKernel(), ImagingThresholdKernel(), ImagingOtsuKernel(), ImagingKMeansKernel(),
+        ImagingRegionGrowKernel(), ImagingComponentsKernel(), ImagingFillHolesKernel(), ImagingDistanceKernel(), ImagingMetricsKernel(),
+        CohortSummaryKernel(),
         DebugNoopKernel(), DebugFailKernel(), DebugTrapKernel(), DebugSleepKernel(), DebugRoundsKernel(),
     ])
 
