@@ -55,6 +55,7 @@ extension Coordinator: CoordinatorLink {
         }
         if let algorithm = task.algorithm {
             a.benchmark = .init(algorithm: plan.steps[algorithm].name, metrics: plan.metrics ?? [])
+            a.benchmark?.options = plan.metricOptions
         }
         return a
     }

@@ -14,7 +14,7 @@ public struct KernelRegistry: KernelSuite {
     /// The kernels MedGrid ships.
     public static let standard = KernelRegistry(kernels: [
         ImagingStatsKernel(), ImagingClipKernel(), ImagingThresholdKernel(), ImagingOtsuKernel(), ImagingKMeansKernel(),
-        ImagingRegionGrowKernel(), ImagingComponentsKernel(), ImagingFillHolesKernel(), ImagingDistanceKernel(), ImagingMetricsKernel(),
+        ImagingRegionGrowKernel(), ImagingComponentsKernel(), ImagingFillHolesKernel(), ImagingDistanceKernel(), ImagingMetricsKernel(), ImagingRadiomicsKernel(),
         CohortSummaryKernel(),
         DebugNoopKernel(), DebugFailKernel(), DebugTrapKernel(), DebugSleepKernel(), DebugRoundsKernel(),
     ])

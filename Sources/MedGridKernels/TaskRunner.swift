@@ -141,6 +141,24 @@ public struct TaskRunner: Sendable {
             let overlap = try OverlapMetrics.compute(prediction: prediction, reference: reference)
             var scores: [String: JSONValue] = [:]
             for m in scoring.metrics { scores[m] = .number(overlap.value(of: m)) }
+            if scoring.metrics.contains(where: SegmentationMetricName.surface.contains) {
+                let convention = SurfaceConvention(rawValue: scoring.options?["convention"]?.stringValue ?? "surface-elements") ?? .surfaceElements
+                let tolerance = scoring.options?["nsdTolerance"]?.doubleValue ?? 1
+                let all = try SegmentationMetrics.compute(prediction: prediction, reference: reference, tolerance: tolerance, conventions: [convention])
+                if let s = all.surface(convention) {
+                    // Infinite distances (an empty mask) are missing values for ranking.
+                    func finite(_ d: Double) -> JSONValue { d.isFinite ? .double(d) : .null }
+                    for m in scoring.metrics {
+                        switch m {
+                        case "hausdorff": scores[m] = finite(s.hausdorff)
+                        case "hd95": scores[m] = finite(s.percentileHausdorff)
+                        case "assd": scores[m] = finite(s.averageSymmetricSurfaceDistance)
+                        case "nsd": scores[m] = finite(s.normalizedSurfaceDice)
+                        default: break
+                        }
+                    }
+                }
+            }
             out.append([
                 "case": .string(c.id), "algorithm": .string(scoring.algorithm), "scores": .object(scores),
                 "volumes": ["predictedMM3": .number(overlap.predictedVolumeMM3), "referenceMM3": .number(overlap.referenceVolumeMM3)],

@@ -7,7 +7,7 @@ import MedGridTesting
 /// A Benchmark runs every algorithm on every case, scores each segmentation against the ground truth,
 /// and records every (algorithm, case, metric) value; the report is reproducible byte for byte.
 struct BenchmarkRunTests {
-    @Test("the phantom benchmark scores three algorithms (two kernels, one command) reproducibly")
+    @Test("the phantom benchmark scores six algorithms (five kernels, one command) reproducibly")
     func phantomBenchmark() throws {
         let ws = try TestSupport.workspaceCopy()
         let first = try TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--workers", "2", "--slots", "1", "--state-dir", "a", "--out", "out-a"], in: ws)
@@ -19,8 +19,8 @@ struct BenchmarkRunTests {
 
         let report = try JSONValue(parsing: bytes)
         let scores = try #require(report["scores"]?.arrayValue)
-        #expect(scores.count == 3 * 6 * 3)  // algorithms × cases × metrics
-        #expect(Set(scores.compactMap { $0["algorithm"]?.stringValue }) == ["threshold-60", "threshold-75", "external-70"])
+        #expect(scores.count == 6 * 6 * 5)  // algorithms × cases × metrics
+        #expect(Set(scores.compactMap { $0["algorithm"]?.stringValue }) == ["threshold-60", "threshold-75", "otsu", "kmeans", "region-grow", "external-70"])
         // Check one score independently: threshold at 75..200 HU on case 1, Dice recomputed here.
         let image = try NIfTI.read(contentsOf: ws.appendingPathComponent("Datasets/phantom/imagesTr/phantom_001.nii.gz"))
         let label = try NIfTI.read(contentsOf: ws.appendingPathComponent("Datasets/phantom/labelsTr/phantom_001.nii.gz"))

@@ -83,7 +83,7 @@ struct LeaderboardTests {
         // A report on other metrics is not on this benchmark.
         let other = try String(contentsOf: ws.appendingPathComponent("Jobs/phantom-benchmark.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "name: phantom-benchmark", with: "name: phantom-dice-only")
-            .replacingOccurrences(of: "metrics: [dice, jaccard, volume-difference]", with: "metrics: [dice]")
+            .replacingOccurrences(of: "metrics: [dice, jaccard, volume-difference, hd95, nsd]", with: "metrics: [dice]")
         let path = try writeManifest(other, named: "phantom-dice-only", in: ws)
         #expect(try TestSupport.medgrid(["run", path, "--state-dir", "s", "--out", "out-dice"], in: ws).status == 0)
         let refused = try TestSupport.medgrid(["leaderboard", "phantom", "--add", "out-dice", "--state-dir", "s"], in: ws)

@@ -156,7 +156,11 @@ extension KernelCatalog {
 public enum SegmentationMetricName {
     public static let all = ["dice", "jaccard", "hausdorff", "hd95", "assd", "nsd", "volume-difference"]
     /// The metrics this version computes; the surface-distance ones come with the imaging-metrics kernel.
-    public static let available = ["dice", "jaccard", "volume-difference"]
+    public static let available = all
+    /// The metrics computed from surface distances (they follow a stated convention, ``surfaceConventions``).
+    public static let surface: Set<String> = ["hausdorff", "hd95", "assd", "nsd"]
+    /// `spec.metricOptions.convention` values.
+    public static let surfaceConventions = ["surface-elements", "boundary-voxels"]
 
     /// The version of each metric's implementation. It changes whenever a metric's definition or code
     /// changes what it computes; reports record it and leaderboards re-evaluate their entries when it moves.

@@ -78,6 +78,9 @@ public struct Manifest: Sendable {
         public var metrics: [String]
         public var ranking: [String: JSONValue]
         public var groundTruth: String = "label"
+        /// How surface-distance metrics are computed: `convention` (surface-elements, the default, or
+        /// boundary-voxels) and `nsdTolerance` in mm (default 1).
+        public var metricOptions: [String: JSONValue] = [:]
     }
 
     public var kind: Kind

@@ -116,7 +116,7 @@ struct ManifestValidation {
     static let topFields = ["apiVersion", "kind", "metadata", "spec"]
     static let commonSpecFields = ["dataset", "cohort", "shard", "retries", "timeoutSeconds", "priority", "placement", "seed"]
     static let jobSpecFields = commonSpecFields + ["kernel", "params", "steps", "sites"]
-    static let benchmarkSpecFields = commonSpecFields + ["algorithms", "metrics", "ranking", "groundTruth"]
+    static let benchmarkSpecFields = commonSpecFields + ["algorithms", "metrics", "ranking", "groundTruth", "metricOptions"]
 
     mutating func validate(_ root: PositionedNode) -> Manifest? {
         guard let top = fields(root, "", known: Self.topFields, required: Self.topFields) else { return nil }

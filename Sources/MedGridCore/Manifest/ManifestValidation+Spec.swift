@@ -306,6 +306,17 @@ extension ManifestValidation {
             if let m = f["missingValue"], let d = number(m, "spec.ranking.missingValue", above: -Double.greatestFiniteMagnitude) { ranking["missingValue"] = .double(d) }
         }
         let groundTruth = string(spec["groundTruth"], "spec.groundTruth") ?? "label"
-        return (steps, Manifest.BenchmarkSettings(metrics: metrics, ranking: ranking, groundTruth: groundTruth))
+        var options: [String: JSONValue] = ["convention": "surface-elements", "nsdTolerance": 1.0]
+        if let node = spec["metricOptions"], let f = fields(node, "spec.metricOptions", known: ["convention", "nsdTolerance"]) {
+            if let c = string(f["convention"], "spec.metricOptions.convention") {
+                if SegmentationMetricName.surfaceConventions.contains(c) { options["convention"] = .string(c) } else {
+                    issue(f["convention"]!, "spec.metricOptions.convention", "found \"\(c)\", expected surface-elements (DeepMind surface-distance) or boundary-voxels (MONAI)")
+                }
+            }
+            if let t = number(f["nsdTolerance"], "spec.metricOptions.nsdTolerance", above: 0, orEqual: true) { options["nsdTolerance"] = .double(t) }
+        }
+        var settings = Manifest.BenchmarkSettings(metrics: metrics, ranking: ranking, groundTruth: groundTruth)
+        settings.metricOptions = options
+        return (steps, settings)
     }
 }

@@ -120,6 +120,9 @@ public struct Plan: Codable, Sendable {
     /// The identity of the plan's content: manifest hash and dataset root.
     public var contentKey: String { "\(fullManifestSHA256):\(datasetRoot)" }
 
+    /// For a Benchmark: how surface-distance metrics are computed (convention, NSD tolerance).
+    public var metricOptions: [String: JSONValue]? = nil
+
     /// Labels a task's worker needs beyond the job's placement (a site's tasks run only on that site's
     /// workers), per task of round 0.
     public var taskPlacements: [[String: String]?]? = nil

@@ -76,6 +76,7 @@ public struct Planner: Sendable {
             fullManifestSHA256: CanonicalJSON.sha256(manifest.document),
             inputLocation: manifest.inputURL.path
         )
+        plan.metricOptions = manifest.benchmark?.metricOptions
         if case .sites(_, let label, _) = manifest.input {
             plan.taskPlacements = tasks.map { t -> [String: String]? in
                 guard case .cohort(let slice) = t.unit, let site = slice.value else { return nil }

@@ -131,6 +131,8 @@ public struct TaskAssignment: Codable, Sendable, Hashable {
     public struct BenchmarkScoring: Codable, Sendable, Hashable {
         public var algorithm: String
         public var metrics: [String]
+        /// Surface-distance settings: `convention`, `nsdTolerance`.
+        public var options: [String: JSONValue]?
         public init(algorithm: String, metrics: [String]) {
             self.algorithm = algorithm
             self.metrics = metrics

@@ -46,6 +46,9 @@ public struct JobReportBuilder: Sendable {
             provenance["metricImplementations"] = .object(Dictionary(uniqueKeysWithValues: metrics.map {
                 ($0, JSONValue.string(SegmentationMetricName.implementationVersion(of: $0)))
             }))
+            if metrics.contains(where: SegmentationMetricName.surface.contains), let options = plan.metricOptions {
+                provenance["metricOptions"] = .object(options)
+            }
         }
         let resultSteps = plan.metrics != nil ? [] : plan.steps.filter { step in step.command != nil || step.kernel.flatMap { suite.kernel(named: $0)?.output } == .result }
         for step in resultSteps {

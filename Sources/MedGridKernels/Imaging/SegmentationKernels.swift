@@ -18,6 +18,23 @@ func labelVolume(_ v: Volume) -> Volume {
     return out
 }
 
+let windowParameter = KernelParameter("window", .numberList, "[lower, upper]: only voxels in this intensity window take part; the rest are background (e.g. [0, 300] to leave out air and bone)", default: [])
+
+/// The image with voxels outside `window` set to NaN (left out of histograms and clustering, labelled 0).
+func windowed(_ image: Volume, _ p: KernelParameters) throws -> Volume {
+    let w = p.doubles("window") ?? []
+    guard !w.isEmpty else { return image }
+    guard w.count == 2, w[0] <= w[1] else {
+        throw MedGridError(.invalidInput, "\(p.kernel): parameter window: found \(w), expected [lower, upper] with lower <= upper")
+    }
+    var out = image
+    let lo = Float(w[0]), hi = Float(w[1])
+    out.voxels.withUnsafeMutableBufferPointer { b in
+        for i in b.indices where !(b[i] >= lo && b[i] <= hi) { b[i] = .nan }
+    }
+    return out
+}
+
 let connectivityParameter = KernelParameter("connectivity", .integer, "neighbours that connect voxels: 6 (faces), 18 (faces and edges) or 26 (also corners)", default: 26, minimum: 6, maximum: 26)
 
 func connectivity(_ p: KernelParameters, _ name: String = "connectivity") throws -> Connectivity {
@@ -38,13 +55,14 @@ struct ImagingOtsuKernel: Kernel {
             KernelParameter("classes", .integer, "number of classes", default: 2, minimum: 2, maximum: 6),
             KernelParameter("bins", .integer, "histogram bins over [min, max]", default: 256, minimum: 2, maximum: 65536),
             KernelParameter("keep", .string, "for classes>2: labels (the label map) or brightest (a mask of the brightest class)", default: "labels", choices: ["labels", "brightest"]),
+            windowParameter,
         ],
         conventions: "Histogram as ITK's ImageToHistogramFilter (SimpleITK OtsuThreshold/OtsuMultipleThresholds): range [min, max + (max-min)/bins/100], "
             + "half-open bins; the threshold is the upper edge of the last bin of the lower class; foreground is value > threshold. NaN voxels are background."
     )
 
     func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
-        let image = try input.image(for: description.name)
+        let image = try windowed(try input.image(for: description.name), parameters)
         let classes = parameters.int("classes")!, bins = parameters.int("bins")!
         let result = classes == 2
             ? try OtsuThresholding.threshold(image, bins: bins)
@@ -69,13 +87,14 @@ struct ImagingKMeansKernel: Kernel {
             KernelParameter("centres", .numberList, "explicit initial centres (default: the (i+0.5)/k intensity quantiles)", default: []),
             KernelParameter("max-iterations", .integer, "Lloyd iterations at most", default: 300, minimum: 1, maximum: 100_000),
             KernelParameter("keep", .string, "labels (the label map) or brightest (a mask of the brightest cluster)", default: "labels", choices: ["labels", "brightest"]),
+            windowParameter,
         ],
         conventions: "Lloyd's algorithm until no voxel changes cluster (scikit-learn KMeans with tol=0 on the intensities); "
             + "ties go to the first centre; labels are ranked by centre intensity; NaN voxels get label 0."
     )
 
     func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
-        let image = try input.image(for: description.name)
+        let image = try windowed(try input.image(for: description.name), parameters)
         let centres = parameters.doubles("centres") ?? []
         let maxIterations = parameters.int("max-iterations")!
         let result = centres.isEmpty
