@@ -43,7 +43,7 @@ struct BenchmarkRunTests {
         #expect(md.contains("| threshold-60 | phantom_001 |"))
     }
 
-    @Test("a Benchmark refuses metrics this version does not compute, and algorithms that give no segmentation")
+    @Test("a Benchmark refuses unknown metrics and conventions, and algorithms that give no segmentation")
     func benchmarkValidation() throws {
         let ws = try TestSupport.workspaceCopy()
         let bad = try writeManifest("""
@@ -54,11 +54,13 @@ struct BenchmarkRunTests {
               dataset: ../Datasets/phantom
               algorithms:
                 - {name: stats, kernel: imaging.stats}
-              metrics: [dice, hd95]
+              metrics: [dice, hd96]
+              metricOptions: {convention: voxels}
             """, named: "bad-benchmark", in: ws)
         let out = try TestSupport.medgrid(["validate", bad])
         #expect(out.status == 1)
         #expect(out.stderr.contains("spec.algorithms[0].kernel: imaging.stats gives a result, not a segmentation"), "\(out.stderr)")
-        #expect(out.stderr.contains("spec.metrics[1]: metric hd95 is not available in this version"), "\(out.stderr)")
+        #expect(out.stderr.contains("spec.metrics[1]: unknown metric \"hd96\" (did you mean hd95?)"), "\(out.stderr)")
+        #expect(out.stderr.contains("spec.metricOptions.convention: found \"voxels\", expected surface-elements"), "\(out.stderr)")
     }
 }
