@@ -21,7 +21,7 @@ import zlib
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "Tests", "MedGridReportsTests", "Reference", "html")
+OUT = os.path.join(HERE, "..", "..", "Tests", "MedGridReportsTests", "Reference", "html")
 PROBS = [0.0, 0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975, 1.0]
 
 

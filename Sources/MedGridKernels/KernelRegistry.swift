@@ -15,6 +15,7 @@ public struct KernelRegistry: KernelSuite {
     public static let standard = KernelRegistry(kernels: [
         ImagingStatsKernel(), ImagingClipKernel(), ImagingThresholdKernel(), ImagingOtsuKernel(), ImagingKMeansKernel(),
         ImagingRegionGrowKernel(), ImagingComponentsKernel(), ImagingFillHolesKernel(), ImagingDistanceKernel(), ImagingMetricsKernel(), ImagingRadiomicsKernel(),
+        ImagingGaussianKernel(), ImagingMedianKernel(), ImagingResampleKernel(), ImagingWindowKernel(), ImagingMorphologyKernel(),
         CohortSummaryKernel(),
         DebugNoopKernel(), DebugFailKernel(), DebugTrapKernel(), DebugSleepKernel(), DebugRoundsKernel(),
     ])

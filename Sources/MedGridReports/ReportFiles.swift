@@ -10,10 +10,15 @@ public enum ReportFiles {
         public var contents: String
     }
 
-    public static func render(_ report: JSONValue) -> [File] {
+    public static func render(_ report: JSONValue, slices: [BenchmarkHTML.Slice] = []) -> [File] {
         var files = [File(name: "report.md", contents: MarkdownReport.render(report))]
         if let scores = report["scores"]?.arrayValue {
             files.append(File(name: "scores.csv", contents: ScoresCSV.render(scores)))
+            let html: String
+            do { html = try BenchmarkHTML.render(report, slices: slices) } catch {
+                html = HTMLReport(title: "Benchmark report", summary: "The page could not be drawn: \(error)", provenance: [], sections: []).render()
+            }
+            files.append(File(name: "report.html", contents: html))
         }
         return files
     }

@@ -260,7 +260,10 @@ public actor Worker {
                     queue.removeAll { $0.key == key }
                     if let a = running[key] { await executor.stop(a) }
                 }
+            } catch is CancellationError {
+                return
             } catch {
+                if Task.isCancelled { return }
                 logger.warning("heartbeat failed", metadata: ["medgrid.error": "\(error)"])
             }
         }

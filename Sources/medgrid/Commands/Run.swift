@@ -86,7 +86,8 @@ func writeReport(_ canonical: String, to folder: URL, record: RunRecord? = nil) 
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     try Data(canonical.utf8).write(to: folder.appendingPathComponent("report.json"), options: .atomic)
     let report = try JSONValue(parsing: Data(canonical.utf8))
-    for file in ReportFiles.render(report) {
+    let slices = record.map { BenchmarkSlices.make(report: report, dataset: URL(fileURLWithPath: $0.inputLocation)) } ?? []
+    for file in ReportFiles.render(report, slices: slices) {
         try Data(file.contents.utf8).write(to: folder.appendingPathComponent(file.name), options: .atomic)
     }
     if let record {
