@@ -79,103 +79,44 @@ public struct CoxModel: Sendable {
         for (i, s) in shards.enumerated() where s.covariateCount != p {
             throw MedGridError(.invalidInput, "shard \(i) has \(s.covariateCount) covariates; expected \(p)")
         }
-        // Round 0: centering.
-        var sums = shards[0].covariateSums()
-        for s in shards.dropFirst() { try sums.merge(s.covariateSums()) }
-        let center = sums.means
-
-        func evaluate(_ beta: [Double]) throws -> (CoxShardStatistics, CoxLikelihood) {
-            let merged = try CoxShardStatistics.merged(
-                shards.map { try $0.statistics(beta: beta, center: center, ties: ties) }
-            )
-            return (merged, merged.likelihood())
-        }
-        func factor(_ info: [Double]) throws -> [Double] {
-            guard let l = SurvivalMath.cholesky(info, p) else {
-                throw MedGridError(
-                    .invalidInput,
-                    "Cox information matrix is not positive definite: a covariate is constant or collinear with others, or there are too few events"
-                )
+        // The same rounds a distributed fit runs, over in-process shards.
+        var driver = try CoxFitDriver(covariateCount: p, ties: ties, alpha: alpha, robust: robust, maxIterations: maxIterations, tolerance: tolerance)
+        while !driver.isDone {
+            switch driver.request {
+            case .covariateSums:
+                var sums = shards[0].covariateSums()
+                for s in shards.dropFirst() { try sums.merge(s.covariateSums()) }
+                try driver.receive(sums)
+            case .statistics(let beta, let center):
+                try driver.receive(try CoxShardStatistics.merged(shards.map { try $0.statistics(beta: beta, center: center, ties: ties) }))
+            case .residualProducts(let basis):
+                var products = try shards[0].scoreResidualProducts(basis: basis)
+                for s in shards.dropFirst() { try products.merge(s.scoreResidualProducts(basis: basis)) }
+                try driver.receive(products)
             }
-            return l
         }
+        let model = try driver.model()
+        guard computeConcordance else { return model }
+        var times: [Double] = [], events: [Bool] = [], scores: [Double] = [], labels: [String] = []
+        for s in shards {
+            labels.append(contentsOf: s.sortedStrata)
+            times.append(contentsOf: s.sortedTimes)
+            events.append(contentsOf: s.sortedEvents)
+            scores.append(contentsOf: s.linearPredictors(beta: model.coefficients, center: model.center).map { -$0 })
+        }
+        let cindex = try? ConcordanceIndex(time: times, predictedScore: scores, event: events, stratum: model.strata.count > 1 ? labels : nil)
+        return model.with(concordance: cindex)
+    }
 
-        var beta = [Double](repeating: 0, count: p)
-        var (stats, current) = try evaluate(beta)
-        guard current.events > 0 else {
-            throw MedGridError(.invalidInput, "Cox fit needs at least one event; the data have none")
-        }
-        let null = current
-        let nullFactor = try factor(null.information)
-        let scoreStatistic = zip(null.score, SurvivalMath.choleskySolve(nullFactor, p, null.score)).reduce(0) {
-            $0 + $1.0 * $1.1
-        }
-        var iterations = 0
-        var converged = false
-        while true {
-            let l = try factor(current.information)
-            let step = SurvivalMath.choleskySolve(l, p, current.score)
-            if step.allSatisfy({ abs($0) <= tolerance }) {
-                converged = true
-                break
-            }
-            if iterations >= maxIterations { break }
-            iterations += 1
-            var scale = 1.0
-            var accepted = false
-            for _ in 0...30 {
-                let candidate = zip(beta, step).map { $0 + scale * $1 }
-                if let (s, lik) = try? evaluate(candidate), lik.logLikelihood.isFinite,
-                    lik.logLikelihood >= current.logLikelihood - 1e-12 * abs(current.logLikelihood)
-                {
-                    beta = candidate
-                    stats = s
-                    current = lik
-                    accepted = true
-                    break
-                }
-                scale /= 2
-            }
-            if !accepted { break }
-        }
-        let l = try factor(current.information)
-        let variance = SurvivalMath.choleskyInverse(l, p)
-        let se = (0..<p).map { variance[$0 * p + $0].squareRoot() }
-
-        var robustVariance: [Double]? = nil
-        if robust {
-            let basis = stats.residualBasis()
-            var products = try shards[0].scoreResidualProducts(basis: basis)
-            for s in shards.dropFirst() { try products.merge(s.scoreResidualProducts(basis: basis)) }
-            robustVariance = SurvivalMath.multiply(SurvivalMath.multiply(variance, products.matrix, p), variance, p)
-        }
-        let robustSE = robustVariance.map { v in (0..<p).map { v[$0 * p + $0].squareRoot() } }
-
-        let lr = 2 * (current.logLikelihood - null.logLikelihood)
-        let wald = SurvivalMath.quadraticForm(current.information, beta)
-        var cindex: ConcordanceIndex? = nil
-        if computeConcordance {
-            var times: [Double] = [], events: [Bool] = [], scores: [Double] = [], labels: [String] = []
-            for s in shards {
-                labels.append(contentsOf: s.sortedStrata)
-                times.append(contentsOf: s.sortedTimes)
-                events.append(contentsOf: s.sortedEvents)
-                scores.append(contentsOf: s.linearPredictors(beta: beta, center: center).map { -$0 })
-            }
-            cindex = try? ConcordanceIndex(
-                time: times, predictedScore: scores, event: events, stratum: stats.strata.count > 1 ? labels : nil
-            )
-        }
-        return CoxModel(
-            covariateCount: p, ties: ties, strata: stats.strata.map(\.label), alpha: alpha,
-            subjects: current.subjects, events: current.events, center: center, coefficients: beta,
-            variance: variance, standardErrors: se, robustVariance: robustVariance, robustStandardErrors: robustSE,
-            logLikelihood: current.logLikelihood, nullLogLikelihood: null.logLikelihood, likelihoodRatio: lr,
-            likelihoodRatioPValue: SurvivalMath.chiSquareSurvival(lr, degreesOfFreedom: p), wald: wald,
-            waldPValue: SurvivalMath.chiSquareSurvival(wald, degreesOfFreedom: p), score: scoreStatistic,
-            scorePValue: SurvivalMath.chiSquareSurvival(scoreStatistic, degreesOfFreedom: p), concordance: cindex,
-            iterations: iterations, converged: converged, tolerance: tolerance
-        )
+    /// This model with a concordance index.
+    public func with(concordance c: ConcordanceIndex?) -> CoxModel {
+        CoxModel(
+            covariateCount: covariateCount, ties: ties, strata: strata, alpha: alpha, subjects: subjects, events: events,
+            center: center, coefficients: coefficients, variance: variance, standardErrors: standardErrors,
+            robustVariance: robustVariance, robustStandardErrors: robustStandardErrors, logLikelihood: logLikelihood,
+            nullLogLikelihood: nullLogLikelihood, likelihoodRatio: likelihoodRatio, likelihoodRatioPValue: likelihoodRatioPValue,
+            wald: wald, waldPValue: waldPValue, score: score, scorePValue: scorePValue, concordance: c,
+            iterations: iterations, converged: converged, tolerance: tolerance)
     }
 
     /// Pooled convenience: one shard holding all rows.
