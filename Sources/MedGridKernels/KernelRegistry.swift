@@ -16,7 +16,8 @@ public struct KernelRegistry: KernelSuite {
         ImagingStatsKernel(), ImagingClipKernel(), ImagingThresholdKernel(), ImagingOtsuKernel(), ImagingKMeansKernel(),
         ImagingRegionGrowKernel(), ImagingComponentsKernel(), ImagingFillHolesKernel(), ImagingDistanceKernel(), ImagingMetricsKernel(), ImagingRadiomicsKernel(),
         ImagingGaussianKernel(), ImagingMedianKernel(), ImagingResampleKernel(), ImagingWindowKernel(), ImagingMorphologyKernel(),
-        CohortSummaryKernel(),
+        CohortSummaryKernel(), SurvivalKMKernel(), SurvivalNelsonAalenKernel(), SurvivalLogRankKernel(), SurvivalCoxKernel(),
+        ModelLogisticKernel(), ModelKMeansKernel(), ModelCVKernel(),
         DebugNoopKernel(), DebugFailKernel(), DebugTrapKernel(), DebugSleepKernel(), DebugRoundsKernel(),
     ])
 
@@ -27,7 +28,7 @@ public struct KernelRegistry: KernelSuite {
     }
 
     public func cohortIndex(at url: URL, groupBy: String?) throws -> CohortIndex {
-        let table = try CSV.read(contentsOf: url)
+        let table = try CohortFile.read(contentsOf: url)
         return CohortIndex(
             subjectCount: table.subjectOrder().count,
             groups: try groupBy.map { try table.distinctValues(of: $0) } ?? []

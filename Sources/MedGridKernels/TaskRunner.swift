@@ -66,7 +66,7 @@ public struct TaskRunner: Sendable {
         case .cohort(let slice):
             guard let file = a.inputs.first else { throw MedGridError(.invalidInput, "cohort task \(a.taskID) has no input") }
             let url = try resolve(file)
-            let full = try CSV.read(contentsOf: url)
+            let full = try CohortFile.read(contentsOf: url, name: file.path)
             let table = try full.selecting(Self.selection(slice))
             var results: [String: JSONValue] = [:]
             for (step, kernel, params) in kernels {

@@ -102,6 +102,11 @@ public struct KernelParameter: Sendable, Hashable {
         case .boolean:
             guard value.boolValue != nil else { return fail() }
         case .numberList:
+            if let d = value.doubleValue {  // one number is a list of one
+                if let minimum, d < minimum { return fail() }
+                if let maximum, d > maximum { return fail() }
+                return .success(.array([value]))
+            }
             guard let a = value.arrayValue, a.allSatisfy({ $0.doubleValue != nil }) else { return fail() }
             if let minimum, a.contains(where: { $0.doubleValue! < minimum }) { return fail() }
             if let maximum, a.contains(where: { $0.doubleValue! > maximum }) { return fail() }

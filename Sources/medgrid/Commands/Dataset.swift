@@ -46,7 +46,7 @@ struct Dataset: AsyncParsableCommand {
                     print("modality: \(d.modality.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
                     print("labels: \(d.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
                 } else if url.pathExtension.lowercased() == "csv" {
-                    let t = try CSV.read(contentsOf: url)
+                    let t = try CohortFile.read(contentsOf: url)
                     print("cohort table: \(t.rows.count) rows, \(t.subjectOrder().count) subjects, columns: \(t.columns.joined(separator: ", "))")
                 }
                 let inventory = try DatasetInventory.scan(url)

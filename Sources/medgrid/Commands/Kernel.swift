@@ -80,7 +80,7 @@ struct Kernel: AsyncParsableCommand {
                     input = .imagingCase(id: DecathlonDataset.caseID(forImage: inputs[0]), image: image, label: label)
                 case .cohort:
                     guard inputs.count == 1 else { throw MedGridError(.invalidInput, "\(name) takes one --input CSV (found \(inputs.count))") }
-                    input = .cohort(table: try CSV.read(contentsOf: URL(fileURLWithPath: inputs[0])), file: inputs[0])
+                    input = .cohort(table: try CohortFile.read(contentsOf: URL(fileURLWithPath: inputs[0])), file: inputs[0])
                 case .any:
                     input = .none
                 }
