@@ -60,6 +60,7 @@ struct Kernel: AsyncParsableCommand {
         @Option(name: .customLong("param"), help: ArgumentHelp("A parameter as key=value (value as JSON or text); repeat for more.", valueName: "key=value")) var params: [String] = []
         @Option(help: ArgumentHelp("Where a volume result is written (.nii or .nii.gz).", valueName: "path")) var output: String?
         @Option(help: "The seed passed to the kernel.") var seed: UInt64 = 0
+        @Flag(help: "Also print the kernel's compute time (reading and writing files excluded) as \"seconds\", and the threads used.") var timing = false
 
         func run() async throws {
             try await reportingErrors {
@@ -88,9 +89,17 @@ struct Kernel: AsyncParsableCommand {
                     "kernel": .string(d.name), "version": .string(d.version), "params": .object(parameters.values),
                     "inputs": .array(inputs.map { .string($0) }), "seed": .int(Int(seed)),
                 ]
-                switch try kernel.run(input, parameters: parameters, seed: seed) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let produced = try kernel.run(input, parameters: parameters, seed: seed)
+                var reduced: JSONValue?
+                if case .result(let r) = produced, d.input == .cohort { reduced = try kernel.reduce([r]) }
+                if timing {
+                    result["seconds"] = .double(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    result["threads"] = .int(ProcessInfo.processInfo.activeProcessorCount)
+                }
+                switch produced {
                 case .result(let r):
-                    result["result"] = d.input == .cohort ? try kernel.reduce([r]) : r
+                    result["result"] = reduced ?? r
                 case .volume(let v):
                     guard let output else { throw MedGridError(.invalidInput, "\(name) gives a volume: pass --output PATH.nii.gz") }
                     try NIfTI.write(v, to: URL(fileURLWithPath: output))
