@@ -11,7 +11,7 @@ struct CommandLineTests {
         ["dataset", "info", "--help"], ["dataset", "synth", "phantom", "--help"], ["dataset", "synth", "cohort", "--help"],
         ["kernel", "list", "--help"], ["kernel", "run", "--help"], ["submit", "--help"], ["workers", "--help"],
         ["tls", "--help"], ["tls", "ca", "create", "--help"], ["tls", "cert", "create", "--help"], ["tls", "cert", "info", "--help"],
-        ["coordinator", "--help"], ["worker", "--help"],
+        ["coordinator", "--help"], ["worker", "--help"], ["rank", "--help"], ["verify", "--help"], ["leaderboard", "--help"],
     ])
     func help(_ args: [String]) throws {
         let out = try TestSupport.medgrid(args)

@@ -6,7 +6,9 @@ import Testing
 @Suite struct RadiomicsIBSIPhantomTests {
     static let rows: [IBSIReferenceRow] = (try? RadiomicsTestSupport.loadRows()) ?? []
     static let result: RadiomicsResult? = {
-        guard let image = try? RadiomicsTestSupport.loadRaw("phantom"), let mask = try? RadiomicsTestSupport.loadRaw("mask")
+        // The phantom as published (NIfTI), through MedGrid's own reader.
+        guard let image = try? NIfTI.read(contentsOf: RadiomicsTestSupport.referenceURL("phantom.nii.gz")),
+              let mask = try? NIfTI.read(contentsOf: RadiomicsTestSupport.referenceURL("mask.nii.gz"))
         else { return nil }
         return try? Radiomics.extract(image: image, mask: mask, settings: .ibsiDigitalPhantom)
     }()

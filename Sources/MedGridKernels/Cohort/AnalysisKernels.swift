@@ -9,6 +9,21 @@ import MedGridCohort
 let timeParameter = KernelParameter("time", .string, "time-to-event column", default: "AVAL")
 let eventParameter = KernelParameter("event", .string, "event expression: COL==v, COL!=v or a column (non-zero = event); ADaM: CNSR==0", default: "CNSR==0")
 let paramcdParameter = KernelParameter("paramcd", .string, "keep only rows whose PARAMCD is this (ADaM BDS), e.g. OS")
+let schemaParameter = KernelParameter("schema", .stringList, "declared column types, e.g. AGE:numeric,SITEID:text (undeclared columns are inferred: numeric when every non-missing cell is a number)", default: [])
+
+/// The declared schema of a kernel's `schema` parameter.
+func declaredSchema(_ p: KernelParameters) throws -> [String: AnalysisTable.ColumnKind] {
+    var out: [String: AnalysisTable.ColumnKind] = [:]
+    for item in p.strings("schema") ?? [] {
+        let parts = item.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let kind = AnalysisTable.ColumnKind(rawValue: parts[1]) else {
+            throw MedGridError(.invalidInput, "\(p.kernel): parameter schema: found \"\(item)\", expected COLUMN:numeric or COLUMN:text")
+        }
+        out[parts[0]] = kind
+    }
+    return out
+}
+
 let alphaParameter = KernelParameter("alpha", .number, "1 - confidence level", default: 0.05, minimum: 1e-6, maximum: 0.5)
 
 /// The rows of a cohort a survival or model kernel uses, with the ones left out counted by reason.
@@ -32,7 +47,7 @@ struct CohortRows {
             }
             table = CohortTable(columns: table.columns, rows: table.rows.filter { $0[c] == code })
         }
-        let t = try AnalysisTable(table, file: file)
+        let t = try AnalysisTable(table, schema: try declaredSchema(p), file: file)
         var out = CohortRows()
         out.covariateNames = covariates
         out.exclusions = RowExclusions(rowsRead: t.rowCount)
@@ -117,7 +132,7 @@ struct SurvivalKMKernel: RiskTableKernel {
         summary: "Kaplan-Meier survival per group with Greenwood variance, confidence bands and median survival",
         input: .cohort, output: .result,
         parameters: [
-            timeParameter, eventParameter, paramcdParameter, alphaParameter,
+            timeParameter, eventParameter, paramcdParameter, schemaParameter, alphaParameter,
             KernelParameter("group", .string, "column whose values are the curves (e.g. TRT01P); default one curve"),
             KernelParameter("band", .string, "confidence band: plain (S ± z·se), log, or log-log (lifelines' default)", default: "log-log", choices: ["plain", "log", "log-log"]),
         ],
@@ -149,7 +164,7 @@ struct SurvivalNelsonAalenKernel: RiskTableKernel {
         summary: "Nelson-Aalen cumulative hazard per group with variance and a log-transformed band",
         input: .cohort, output: .result,
         parameters: [
-            timeParameter, eventParameter, paramcdParameter, alphaParameter,
+            timeParameter, eventParameter, paramcdParameter, schemaParameter, alphaParameter,
             KernelParameter("group", .string, "column whose values are the curves; default one curve"),
             KernelParameter("ties", .string, "ties-corrected (increments Σ 1/(n-k), lifelines' default) or aggregated (d/n, variance d(n-d)/n³)", default: "ties-corrected", choices: ["ties-corrected", "aggregated"]),
         ],
@@ -180,7 +195,7 @@ struct SurvivalLogRankKernel: RiskTableKernel {
         summary: "Log-rank test of k groups (chi-square, k-1 df), stratified when strata are given",
         input: .cohort, output: .result,
         parameters: [
-            timeParameter, eventParameter, paramcdParameter,
+            timeParameter, eventParameter, paramcdParameter, schemaParameter,
             KernelParameter("group", .string, "the groups compared (e.g. TRT01P)", required: true),
             KernelParameter("strata", .stringList, "stratify by these columns (e.g. SITEID): per-stratum O-E and variances summed", default: []),
         ],
@@ -208,7 +223,7 @@ struct SurvivalCoxKernel: IterativeKernel {
         summary: "Cox proportional hazards (Efron or Breslow ties, strata, model and robust SEs, LR/Wald/score tests), fitted over shards in rounds",
         input: .cohort, output: .result,
         parameters: [
-            timeParameter, eventParameter, paramcdParameter, alphaParameter,
+            timeParameter, eventParameter, paramcdParameter, schemaParameter, alphaParameter,
             KernelParameter("covariates", .stringList, "numeric covariate columns, e.g. TRT01PN,AGE", required: true),
             KernelParameter("ties", .string, "efron or breslow", default: "efron", choices: ["efron", "breslow"]),
             KernelParameter("strata", .stringList, "stratify the baseline hazard by these columns (e.g. SITEID)", default: []),

@@ -25,7 +25,7 @@ struct ModelLogisticKernel: IterativeKernel {
         summary: "Logistic regression (Newton/IRLS, optional L2 with the intercept unpenalised), fitted over shards in rounds",
         input: .cohort, output: .result,
         parameters: [
-            outcomeParameter, covariatesParameter, paramcdParameter,
+            outcomeParameter, covariatesParameter, paramcdParameter, schemaParameter,
             KernelParameter("l2", .number, "L2 penalty lambda (scikit-learn C = 1/lambda); the intercept is not penalised", default: 0, minimum: 0),
             KernelParameter("intercept", .boolean, "fit an intercept", default: true),
             KernelParameter("max-iterations", .integer, "Newton steps at most", default: 100, minimum: 1, maximum: 10_000),
@@ -80,7 +80,7 @@ struct ModelKMeansKernel: IterativeKernel {
             KernelParameter("k", .integer, "number of clusters", required: true, minimum: 1, maximum: 10_000),
             KernelParameter("centres", .numberList, "initial centres, k rows of the columns, row after row (required when the job has more than one shard)", default: []),
             KernelParameter("max-iterations", .integer, "Lloyd iterations at most", default: 300, minimum: 1, maximum: 100_000),
-            paramcdParameter,
+            paramcdParameter, schemaParameter,
         ],
         conventions: "Assignment to the nearest centre (squared Euclidean; ties to the first), centres = exact means of their rows; stops when the centres no longer change. "
             + "Seeded k-means++ (one candidate per step, the seed of the job) needs every row in one task. Rows with a missing feature are excluded."
@@ -91,7 +91,7 @@ struct ModelKMeansKernel: IterativeKernel {
         guard case .cohort(let table, let file) = input else { throw MedGridError(.invalidInput, "model.kmeans reads a cohort table") }
         var filtered = table
         if let code = p.string("paramcd"), let c = table.columnIndex("PARAMCD") { filtered = CohortTable(columns: table.columns, rows: table.rows.filter { $0[c] == code }) }
-        let t = try AnalysisTable(filtered, file: file)
+        let t = try AnalysisTable(filtered, schema: try declaredSchema(p), file: file)
         var ex = RowExclusions(rowsRead: t.rowCount)
         let data = try cols.map { try t.numeric($0) }
         var values: [Double] = []
@@ -167,7 +167,7 @@ struct ModelCVKernel: Kernel {
         summary: "Stratified k-fold cross-validation of logistic regression: per-fold and pooled ROC AUC (DeLong interval) and calibration of the out-of-fold predictions",
         input: .cohort, output: .result,
         parameters: [
-            outcomeParameter, covariatesParameter, paramcdParameter,
+            outcomeParameter, covariatesParameter, paramcdParameter, schemaParameter,
             KernelParameter("folds", .integer, "number of folds k", default: 5, minimum: 2, maximum: 100),
             KernelParameter("l2", .number, "L2 penalty lambda (C = 1/lambda)", default: 0, minimum: 0),
             KernelParameter("intercept", .boolean, "fit an intercept", default: true),
