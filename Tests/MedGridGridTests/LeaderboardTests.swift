@@ -127,3 +127,33 @@ struct LeaderboardTests {
         #expect(said.contains("refused"), "\(said)")
     }
 }
+
+/// The benchmark page in a real browser: no console errors, every plot drawn with a non-zero size, every
+/// embedded PNG valid. Runs where Chromium is installed (`apt-get install -y chromium python3-pil`).
+struct BrowserReportTests {
+    static var chromium: String? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    @Test("the phantom benchmark's report.html renders in headless Chromium without errors", .enabled(if: chromium != nil))
+    func headlessChromium() throws {
+        let ws = try TestSupport.workspaceCopy()
+        let run = try TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--state-dir", "s", "--out", "out"], in: ws)
+        #expect(run.status == 0, "\(run.stderr)")
+        let script = TestSupport.repositoryRoot().appendingPathComponent("Scripts/check-html-report.sh").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [script, ws.appendingPathComponent("out/report.html").path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(output)")
+        #expect(output.contains("PASS"))
+        for kind in ["score-distribution", "rank-blobs", "significance-map", "slice-overlay"] {
+            #expect(output.contains("ok: \(kind):"), "\(kind) missing: \(output)")
+        }
+    }
+}
