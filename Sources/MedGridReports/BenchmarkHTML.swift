@@ -29,6 +29,9 @@ public enum BenchmarkHTML {
             .init("MedGrid", p?["medgridVersion"]?.stringValue ?? ""),
         ]
         if let o = p?["metricOptions"] { provenance.append(.init("surface metrics", CanonicalJSON.compact(o))) }
+        for (metric, text) in (p?["metricDefinitions"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+            provenance.append(.init("metric \(metric)", text.stringValue ?? ""))
+        }
         for step in p?["steps"]?.arrayValue ?? [] {
             let what = step["kernel"]?.stringValue.map { "\($0) \(CanonicalJSON.compact(step["params"] ?? .object([:])))" }
                 ?? (step["command"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ") ?? "")

@@ -108,6 +108,10 @@ public enum MarkdownReport {
             out.append("| \(escape(a)) | " + cells.joined(separator: " | ") + " |")
         }
         out.append("")
+        if let defs = report["provenance"]?["metricDefinitions"]?.objectValue, !defs.isEmpty {
+            out.append("Metric definitions: " + defs.keys.sorted().map { "**\($0)**: \(escape(defs[$0]?.stringValue ?? ""))" }.joined(separator: "; ") + ".")
+            out.append("")
+        }
         out.append(contentsOf: rankingTables(report["ranking"]))
         out.append("## Per-case scores")
         out.append("")

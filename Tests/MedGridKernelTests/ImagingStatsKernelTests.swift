@@ -141,7 +141,7 @@ struct ImagingStatsKernelTests {
     }
 
     static let badValues: [(String, JSONValue)] = [
-        ("mask", "everything"), ("mask", 1), ("percentiles", [5, "fifty"]), ("percentiles", [-1]), ("percentiles", 50),
+        ("mask", "everything"), ("mask", 1), ("percentiles", [5, "fifty"]), ("percentiles", [-1]), ("percentiles", 150), ("percentiles", "fifty"),
         ("label", 1.5), ("label", -1),
     ]
 

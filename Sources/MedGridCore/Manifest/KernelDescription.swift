@@ -167,6 +167,23 @@ public enum SegmentationMetricName {
     /// `spec.metricOptions.convention` values.
     public static let surfaceConventions = ["surface-elements", "boundary-voxels"]
 
+    /// How each metric is defined, for reports (the surface metrics under the given convention).
+    public static func definition(of metric: String, convention: String = "surface-elements", nsdTolerance: Double = 1) -> String {
+        let surface = convention == "boundary-voxels"
+            ? "boundary voxels (MONAI defaults): foreground voxels with a background face neighbour, distances between voxel centres with the voxel spacing"
+            : "surface elements (DeepMind surface-distance): surfels on voxel corners weighted by their marching-cubes area, distances with the voxel spacing"
+        switch metric {
+        case "dice": return "2|P∩R|/(|P|+|R|) over non-zero voxels; 1 when both are empty"
+        case "jaccard": return "|P∩R|/|P∪R| over non-zero voxels; 1 when both are empty"
+        case "volume-difference": return "(V_P − V_R)/V_R, signed and relative; missing for an empty reference; ranked by its absolute value"
+        case "hausdorff": return "largest distance between the two surfaces, by \(surface); missing when a mask is empty"
+        case "hd95": return "the larger of the two directed 95th-percentile surface distances, by \(surface); missing when a mask is empty"
+        case "assd": return "average symmetric surface distance, by \(surface); missing when a mask is empty"
+        case "nsd": return "normalized surface Dice at \(nsdTolerance) mm: share of both surfaces within the tolerance of the other, by \(surface)"
+        default: return metric
+        }
+    }
+
     /// The version of each metric's implementation. It changes whenever a metric's definition or code
     /// changes what it computes; reports record it and leaderboards re-evaluate their entries when it moves.
     public static func implementationVersion(of metric: String) -> String {

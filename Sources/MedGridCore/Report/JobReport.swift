@@ -49,6 +49,11 @@ public struct JobReportBuilder: Sendable {
             if metrics.contains(where: SegmentationMetricName.surface.contains), let options = plan.metricOptions {
                 provenance["metricOptions"] = .object(options)
             }
+            let convention = plan.metricOptions?["convention"]?.stringValue ?? "surface-elements"
+            let tolerance = plan.metricOptions?["nsdTolerance"]?.doubleValue ?? 1
+            provenance["metricDefinitions"] = .object(Dictionary(uniqueKeysWithValues: metrics.map {
+                ($0, JSONValue.string(SegmentationMetricName.definition(of: $0, convention: convention, nsdTolerance: tolerance)))
+            }))
         }
         let resultSteps = plan.metrics != nil ? [] : plan.steps.filter { step in step.command != nil || step.kernel.flatMap { suite.kernel(named: $0)?.output } == .result }
         for step in resultSteps {
