@@ -14,27 +14,49 @@
 /// - Infinities and NaNs: if any term is NaN, or both `+∞` and `−∞` were added, the value is `Double.nan`
 ///   (the canonical quiet NaN, whatever payloads were added); otherwise if `±∞` was added the value is that
 ///   infinity (finite terms are then ignored).
-/// - The state after any sequence of ``add(_:)-(Double)`` and ``add(_:)-(ExactSum)`` calls depends only on
-///   the multiset of terms, so ``value`` is bitwise identical for every order and partition of the terms.
-///   Equality and hashing compare that canonical state (carry-propagated chunks and the special flags).
+/// - The state after any sequence of ``add(_:)-(Double)``, ``add(contentsOf:)-(UnsafeBufferPointer<Double>)``
+///   and ``add(_:)-(ExactSum)`` calls depends only on the multiset of terms, so ``value`` is bitwise identical
+///   for every order and partition of the terms. Equality and hashing compare that canonical state
+///   (carry-propagated chunks and the special flags).
 /// - Codable form: `{"c": [i0, v0, i1, v1, ...], "s": flags}` — the nonzero canonical chunks as
 ///   (index, value) pairs with increasing index, and `s` (omitted when 0) a bit set: 1 = `+∞` seen,
 ///   2 = `−∞` seen, 4 = NaN seen.
+/// - Storage is inline (a fixed-size tuple of 67 `Int64`, 552 bytes per accumulator, no heap allocation), so
+///   copies are independent values and adding a term touches no reference count or bounds check.
 public struct ExactSum: Sendable, Hashable, Codable {
     /// Number of 64-bit chunks (covers the full exponent range plus two chunks of carry headroom).
-    @usableFromInline static let chunkCount = 67
+    @inlinable static var chunkCount: Int { 67 }
     /// Terms that may be added between carry propagations: `2^(63 − 52) − 1`.
-    @usableFromInline static let termsBetweenCarries = 2047
+    @inlinable static var termsBetweenCarries: Int { 2047 }
 
-    @usableFromInline var chunks: [Int64]
+    /// Inline storage for the 67 chunks (a homogeneous tuple is laid out like a C array of `Int64`).
+    @usableFromInline typealias Chunks = (
+        Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64,
+        Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64,
+        Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64,
+        Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64,
+        Int64, Int64, Int64
+    )
+
+    /// All chunks zero.
+    @inlinable static var zeroChunks: Chunks {
+        (
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0
+        )
+    }
+
+    @usableFromInline var chunks: Chunks
     /// Terms that may still be added before the next carry propagation.
     @usableFromInline var addsUntilCarry: Int
     /// Bit set: 1 = +inf added, 2 = -inf added, 4 = NaN added.
     @usableFromInline var specials: UInt8
 
     /// An empty sum (value `+0.0`).
+    @inlinable
     public init() {
-        chunks = Array(repeating: 0, count: Self.chunkCount)
+        chunks = Self.zeroChunks
         addsUntilCarry = Self.termsBetweenCarries
         specials = 0
     }
@@ -42,56 +64,111 @@ public struct ExactSum: Sendable, Hashable, Codable {
     /// The exact sum of `values`.
     public init(_ values: some Sequence<Double>) {
         self.init()
-        for v in values { add(v) }
+        add(contentsOf: values)
+    }
+
+    // MARK: Adding terms
+
+    /// Adds the finite (or zero, or subnormal) term with bit pattern `bits` and biased exponent field
+    /// `biased` (`< 0x7FF`) to the chunks at `c`; does not count it. The signed 54-bit significand `s` (zero
+    /// and subnormals: exponent 1, no implicit bit; zeros add nothing) is split exactly as
+    /// `s · 2^(e & 31) = low + high · 2^32` with `low = (s << (e & 31)) & (2^32 − 1)` in `[0, 2^32)` and
+    /// `high = s >> (32 − (e & 31))` (arithmetic shift) in `[−2^52, 2^52)`, so each chunk changes by at most
+    /// 2^52 per term and 2047 terms keep it below 2^63 (the canonical state after carry propagation is unique,
+    /// so this split gives the same ``value``, `==`, hash and encoding as any other exact split).
+    @inlinable @inline(__always)
+    static func deposit(_ bits: UInt64, biased: UInt64, into c: UnsafeMutablePointer<Int64>) {
+        let exponent = biased | (biased == 0 ? 1 : 0)
+        let implicit: UInt64 = biased == 0 ? 0 : 1 &<< 52
+        let magnitude = Int64(bitPattern: (bits & 0x000F_FFFF_FFFF_FFFF) | implicit)
+        let sign = Int64(bitPattern: bits) &>> 63  // 0 or -1
+        let significand = (magnitude ^ sign) &- sign
+        let shift = exponent & 31
+        let low = (significand &<< shift) & 0xFFFF_FFFF
+        let high = significand &>> (32 &- shift)
+        let index = Int(truncatingIfNeeded: exponent &>> 5)
+        c[index] &+= low
+        c[index &+ 1] &+= high
+    }
+
+    /// The `specials` flag of an infinite or NaN term.
+    @inlinable @inline(__always)
+    static func specialFlag(_ x: Double) -> UInt8 {
+        x.isNaN ? 4 : (x > 0 ? 1 : 2)
     }
 
     /// Adds one term exactly.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func add(_ x: Double) {
         let bits = x.bitPattern
-        var exponent = Int(truncatingIfNeeded: (bits &>> 52) & 0x7FF)
-        var mantissa = bits & 0x000F_FFFF_FFFF_FFFF
-        if exponent == 0x7FF {
+        let biased = (bits &>> 52) & 0x7FF
+        if _slowPath(biased == 0x7FF) {
             addSpecial(x)
             return
         }
-        if exponent == 0 {
-            if mantissa == 0 { return }
-            exponent = 1
-        } else {
-            mantissa |= 1 &<< 52
-        }
-        if addsUntilCarry == 0 { propagateCarries() }
         addsUntilCarry &-= 1
-        let lowShift = UInt64(truncatingIfNeeded: exponent & 31)
-        let sign = Int64(bitPattern: bits) &>> 63  // 0 or -1
-        var low = Int64(bitPattern: (mantissa &<< lowShift) & 0xFFFF_FFFF)
-        var high = Int64(bitPattern: mantissa &>> (32 &- lowShift))
-        low = (low ^ sign) &- sign
-        high = (high ^ sign) &- sign
-        let index = exponent &>> 5
-        chunks[index] &+= low
-        chunks[index &+ 1] &+= high
+        if _slowPath(addsUntilCarry < 0) { propagateCarriesBeforeAdd() }
+        withUnsafeMutableBytes(of: &chunks) { raw in
+            Self.deposit(bits, biased: biased, into: raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Int64.self))
+        }
     }
 
-    @usableFromInline
+    @usableFromInline @inline(never)
     mutating func addSpecial(_ x: Double) {
-        if x.isNaN {
-            specials |= 4
-        } else if x > 0 {
-            specials |= 1
-        } else {
-            specials |= 2
+        specials |= Self.specialFlag(x)
+    }
+
+    /// Adds every term of `terms` exactly. The result is identical to calling ``add(_:)-(Double)`` for each
+    /// term (in any order); this form keeps the carry counter in a register and checks it once per run of up to
+    /// 2047 terms instead of once per term.
+    public mutating func add(contentsOf terms: UnsafeBufferPointer<Double>) {
+        guard let base = terms.baseAddress else { return }
+        let n = terms.count
+        var budget = addsUntilCarry
+        var flags = specials
+        withUnsafeMutableBytes(of: &chunks) { raw in
+            let c = raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Int64.self)
+            var i = 0
+            while i < n {
+                if budget <= 0 {
+                    Self.propagate(c)
+                    budget = Self.termsBetweenCarries
+                }
+                let end = i &+ min(budget, n &- i)
+                budget &-= end &- i
+                while i < end {
+                    let bits = base[i].bitPattern
+                    let biased = (bits &>> 52) & 0x7FF
+                    if _slowPath(biased == 0x7FF) {
+                        flags |= Self.specialFlag(base[i])
+                    } else {
+                        Self.deposit(bits, biased: biased, into: c)
+                    }
+                    i &+= 1
+                }
+            }
+        }
+        addsUntilCarry = budget
+        specials = flags
+    }
+
+    /// Adds every term of `terms` exactly (see ``add(contentsOf:)-(UnsafeBufferPointer<Double>)``).
+    public mutating func add(contentsOf terms: some Sequence<Double>) {
+        let done: Void? = terms.withContiguousStorageIfAvailable { add(contentsOf: $0) }
+        if done == nil {
+            for t in terms { add(t) }
         }
     }
 
     /// Adds every term of `other` exactly (merging two partial sums).
     public mutating func add(_ other: ExactSum) {
         propagateCarries()
-        var o = other
-        o.propagateCarries()
-        chunks.withUnsafeMutableBufferPointer { c in
-            o.chunks.withUnsafeBufferPointer { d in
+        var o = other.chunks
+        withUnsafeMutableBytes(of: &o) { od in
+            let d = od.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Int64.self)
+            Self.propagate(d)
+            withUnsafeMutableBytes(of: &chunks) { raw in
+                let c = raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Int64.self)
                 for i in 0..<Self.chunkCount { c[i] &+= d[i] }
             }
         }
@@ -99,34 +176,62 @@ public struct ExactSum: Sendable, Hashable, Codable {
         propagateCarries()
     }
 
-    /// Brings every chunk but the top one into `[-2^31, 2^31)`, carrying the excess upwards.
+    // MARK: Carries
+
+    /// Brings every chunk at `c` but the top one into `[-2^31, 2^31)`, carrying the excess upwards.
     @usableFromInline
+    static func propagate(_ c: UnsafeMutablePointer<Int64>) {
+        var carry: Int64 = 0
+        for i in 0..<(chunkCount - 1) {
+            let v = c[i] &+ carry
+            carry = (v &+ (1 &<< 31)) &>> 32
+            c[i] = v &- (carry &<< 32)
+        }
+        c[chunkCount - 1] &+= carry
+    }
+
+    /// Brings every chunk but the top one into `[-2^31, 2^31)`, carrying the excess upwards.
+    @usableFromInline @inline(never)
     mutating func propagateCarries() {
-        chunks.withUnsafeMutableBufferPointer { c in
-            var carry: Int64 = 0
-            for i in 0..<(Self.chunkCount - 1) {
-                let v = c[i] &+ carry
-                carry = (v &+ (1 &<< 31)) &>> 32
-                c[i] = v &- (carry &<< 32)
-            }
-            c[Self.chunkCount - 1] &+= carry
+        withUnsafeMutableBytes(of: &chunks) { raw in
+            Self.propagate(raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Int64.self))
         }
         addsUntilCarry = Self.termsBetweenCarries
     }
 
-    /// Resets to the empty sum, keeping the storage.
-    mutating func removeAll() {
-        chunks.withUnsafeMutableBufferPointer { c in
-            for i in 0..<Self.chunkCount { c[i] = 0 }
+    /// Propagates carries when the counter ran out in ``add(_:)-(Double)``, counting the term being added.
+    @usableFromInline @inline(never)
+    mutating func propagateCarriesBeforeAdd() {
+        propagateCarries()
+        addsUntilCarry = Self.termsBetweenCarries &- 1
+    }
+
+    /// Calls `body` with the canonical (carry-propagated) chunks of a copy of the state.
+    func withCanonicalChunks<R>(_ body: (UnsafeBufferPointer<Int64>) -> R) -> R {
+        var copy = chunks
+        return withUnsafeMutableBytes(of: &copy) { raw in
+            let c = raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Int64.self)
+            Self.propagate(c)
+            return body(UnsafeBufferPointer(start: c, count: Self.chunkCount))
         }
+    }
+
+    /// Resets to the empty sum.
+    mutating func removeAll() {
+        chunks = Self.zeroChunks
         addsUntilCarry = Self.termsBetweenCarries
         specials = 0
     }
 
     /// True when nothing but zeros (or nothing) was added.
     var isZero: Bool {
-        specials == 0 && chunks.allSatisfy { $0 == 0 }
+        specials == 0
+            && withUnsafeBytes(of: chunks) { raw in
+                raw.bindMemory(to: Int64.self).allSatisfy { $0 == 0 }
+            }
     }
+
+    // MARK: Rounding
 
     /// The exact sum correctly rounded to nearest, ties to even (see the type's conventions for ±∞/NaN).
     public var value: Double {
@@ -134,9 +239,7 @@ public struct ExactSum: Sendable, Hashable, Codable {
             if specials & 4 != 0 || specials & 3 == 3 { return .nan }
             return specials & 1 != 0 ? .infinity : -.infinity
         }
-        var copy = self
-        copy.propagateCarries()
-        return copy.chunks.withUnsafeBufferPointer { Self.roundedValue(balanced: $0) }
+        return withCanonicalChunks { Self.roundedValue(balanced: $0) }
     }
 
     /// Rounds the exact value held in carry-propagated (balanced) chunks.
@@ -226,7 +329,9 @@ public struct ExactSum: Sendable, Hashable, Codable {
         var count = 0
         while true {
             propagateCarries()
-            let v = chunks.withUnsafeBufferPointer { Self.roundedValue(balanced: $0) }
+            let v = withUnsafeBytes(of: &chunks) { raw in
+                Self.roundedValue(balanced: raw.bindMemory(to: Int64.self))
+            }
             if v == 0 { return count }
             out.append(v)
             count += 1
@@ -237,19 +342,23 @@ public struct ExactSum: Sendable, Hashable, Codable {
 
     // MARK: Hashable, Codable on the canonical state
 
-    private func canonicalChunks() -> [Int64] {
-        var copy = self
-        copy.propagateCarries()
-        return copy.chunks
-    }
-
     public static func == (a: ExactSum, b: ExactSum) -> Bool {
-        a.specials == b.specials && a.canonicalChunks() == b.canonicalChunks()
+        guard a.specials == b.specials else { return false }
+        return a.withCanonicalChunks { x in
+            b.withCanonicalChunks { y in
+                for i in 0..<chunkCount where x[i] != y[i] { return false }
+                return true
+            }
+        }
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(specials)
-        hasher.combine(canonicalChunks())
+        // The same sequence of combined values as hashing the canonical chunks as an `[Int64]`.
+        withCanonicalChunks { c in
+            hasher.combine(c.count)
+            for v in c { hasher.combine(v) }
+        }
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -258,10 +367,13 @@ public struct ExactSum: Sendable, Hashable, Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        var pairs: [Int64] = []
-        for (i, v) in canonicalChunks().enumerated() where v != 0 {
-            pairs.append(Int64(i))
-            pairs.append(v)
+        let pairs: [Int64] = withCanonicalChunks { c in
+            var pairs: [Int64] = []
+            for (i, v) in c.enumerated() where v != 0 {
+                pairs.append(Int64(i))
+                pairs.append(v)
+            }
+            return pairs
         }
         try container.encode(pairs, forKey: .c)
         if specials != 0 { try container.encode(specials, forKey: .s) }
@@ -301,7 +413,9 @@ public struct ExactSum: Sendable, Hashable, Codable {
                     debugDescription: "ExactSum chunk \(index) value \(v) is outside its canonical range"
                 )
             }
-            chunks[Int(index)] = v
+            withUnsafeMutableBytes(of: &chunks) { raw in
+                raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Int64.self)[Int(index)] = v
+            }
             previous = index
         }
     }

@@ -154,8 +154,10 @@ public struct RadiomicsSettings: Sendable, Equatable {
     /// computing GLCM `Idn`/`Idmn`, so those two use a different `Ng` when some level between 1 and the
     /// maximum is absent from the ROI.
     public static func pyRadiomics(binWidth: Double = 25) -> RadiomicsSettings {
+        // PyRadiomics has no Moran's I / Geary's C (IBSI's all-pairs spatial autocorrelation), so they are off here.
         RadiomicsSettings(
             discretisation: .fixedBinSize(binWidth, lowerBound: nil), binOrigin: .pyRadiomics,
-            textureAggregations: [.threeDAveraged], kurtosis: .plain, axisCovariance: .population)
+            textureAggregations: [.threeDAveraged], kurtosis: .plain, axisCovariance: .population,
+            spatialAutocorrelationVoxelLimit: 0)
     }
 }

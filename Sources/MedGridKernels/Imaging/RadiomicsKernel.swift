@@ -20,6 +20,7 @@ struct ImagingRadiomicsKernel: Kernel {
             KernelParameter("aggregations", .stringList, "texture aggregation methods: 2D:avg 2D:s-mrg 2.5D:d-mrg 2.5D:mrg 3D:avg 3D:mrg (default: the preset's)", default: []),
             KernelParameter("families", .stringList, "feature families: morphology local-intensity statistics histogram ivh glcm glrlm glszm gldzm ngtdm ngldm (default: all)", default: []),
             KernelParameter("label", .integer, "the mask label to use (default: every non-zero voxel)", minimum: 1),
+            KernelParameter("autocorrelation-limit", .integer, "compute Moran's I and Geary's C (all voxel pairs, quadratic cost) only for ROIs up to this many voxels (default: 20000 for ibsi, 0 for pyradiomics, which has no such features)", minimum: 0),
         ],
         conventions: "IBSI reference manual (Zwanenburg et al., Radiology 2020): distance 1, Chebyshev neighbourhoods; morphology on a marching-cubes mesh; "
             + "features named by IBSI identifier with the aggregation method for texture families. Tested against the IBSI digital phantom's reference values."
@@ -42,6 +43,7 @@ struct ImagingRadiomicsKernel: Kernel {
             guard p.double("bin-width") == nil else { throw MedGridError(.invalidInput, "imaging.radiomics: give bin-number or bin-width, not both") }
             s.discretisation = .fixedBinNumber(n)
         }
+        if let limit = p.int("autocorrelation-limit") { s.spatialAutocorrelationVoxelLimit = limit }
         s.resegmentationLower = p.double("resegment-lower")
         s.resegmentationUpper = p.double("resegment-upper")
         s.outlierFilteringSigmas = p.double("outlier-sigmas")
