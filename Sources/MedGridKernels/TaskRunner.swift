@@ -40,8 +40,8 @@ public struct TaskRunner: Sendable {
                 let labelURL = try c.label.map(inputURL)
                 var image: Volume?, label: Volume?
                 if needsImages {
-                    image = try NIfTI.read(contentsOf: imageURL)
-                    label = try labelURL.map { try NIfTI.read(contentsOf: $0) }
+                    image = try ImageFile.read(contentsOf: imageURL)
+                    label = try labelURL.map { try ImageFile.read(contentsOf: $0) }
                 }
                 var results: [String: JSONValue] = [:]
                 for (step, kernel, params) in kernels {
@@ -110,8 +110,8 @@ public struct TaskRunner: Sendable {
         for c in cases {
             guard let labelPath = c.label else { throw MedGridError(.invalidInput, "case \(c.id) has no ground truth") }
             let imageURL = try inputURL(c.image)
-            let reference = try NIfTI.read(contentsOf: try inputURL(labelPath))
-            let image = try NIfTI.read(contentsOf: imageURL)
+            let reference = try ImageFile.read(contentsOf: try inputURL(labelPath))
+            let image = try ImageFile.read(contentsOf: imageURL)
             let prediction: Volume
             if let kernel, let params {
                 guard case .volume(let v) = try kernel.run(.imagingCase(id: c.id, image: image, label: nil), parameters: params, seed: a.seed) else {
@@ -134,7 +134,7 @@ public struct TaskRunner: Sendable {
                 guard FileManager.default.fileExists(atPath: predURL.path) else {
                     throw MedGridError(.kernelFailed, "\(step.name): the command wrote no segmentation to $MEDGRID_PREDICTION")
                 }
-                prediction = try NIfTI.read(contentsOf: predURL)
+                prediction = try ImageFile.read(contentsOf: predURL)
             } else {
                 throw MedGridError(.invalidInput, "algorithm \(step.name) has neither a kernel nor a command")
             }

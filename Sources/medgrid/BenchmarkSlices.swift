@@ -22,8 +22,8 @@ enum BenchmarkSlices {
         var out: [BenchmarkHTML.Slice] = []
         for c in d.cases.prefix(limit) {
             guard let labelPath = c.label,
-                  let image = try? NIfTI.read(contentsOf: dataset.appendingPathComponent(c.image)),
-                  let reference = try? NIfTI.read(contentsOf: dataset.appendingPathComponent(labelPath)),
+                  let image = try? ImageFile.read(contentsOf: dataset.appendingPathComponent(c.image)),
+                  let reference = try? ImageFile.read(contentsOf: dataset.appendingPathComponent(labelPath)),
                   image.size == reference.size
             else { continue }
             var prediction: Volume?

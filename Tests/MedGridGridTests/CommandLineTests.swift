@@ -93,3 +93,24 @@ struct CommandLineTests {
         #expect(perms == 0o600)
     }
 }
+
+/// Imaging kernels take DICOM too: a folder with one series or a single file.
+struct DICOMInputTests {
+    @Test("kernel run reads a DICOM series folder and a DICOM file, with the values SimpleITK and pydicom give")
+    func dicomInputs() throws {
+        let root = TestSupport.repositoryRoot().appendingPathComponent("Tests/MedGridImagingTests/Reference/dicom")
+        let expected = try JSONValue(parsing: Data(contentsOf: root.appendingPathComponent("expected.json")))
+        let series = try #require(expected["series"]?["ct_oblique"]?["values"])
+        let out = try TestSupport.medgrid(["kernel", "run", "imaging.stats", "--input", root.appendingPathComponent("synthetic/ct_oblique").path])
+        #expect(out.status == 0, "\(out.stderr)")
+        let result = try JSONValue(parsing: Data(out.stdout.utf8))["result"]
+        let count = (series["count"]?.intValue ?? 0) - (series["nanCount"]?.intValue ?? 0)  // padding voxels are excluded
+        #expect(result?["voxelCount"]?.intValue == count)
+        let mean = (series["sum"]?.doubleValue ?? 0) / Double(count)
+        #expect(abs((result?["mean"]?.doubleValue ?? 0) - mean) <= 1e-9 * abs(mean))
+        let file = try TestSupport.medgrid(["kernel", "run", "imaging.otsu", "--input", root.appendingPathComponent("files/CT_small.dcm").path, "--output", FileManager.default.temporaryDirectory.appendingPathComponent("otsu-\(UUID().uuidString).nii.gz").path])
+        #expect(file.status == 0, "\(file.stderr)")
+        let jpeg = try TestSupport.medgrid(["kernel", "run", "imaging.stats", "--input", TestSupport.repositoryRoot().appendingPathComponent("README.md").path])
+        #expect(jpeg.status == 1)
+    }
+}

@@ -74,10 +74,10 @@ struct Kernel: AsyncParsableCommand {
                 switch d.input {
                 case .imagingCase:
                     guard (1...2).contains(inputs.count) else {
-                        throw MedGridError(.invalidInput, "\(name) takes --input IMAGE and optionally --input MASK (found \(inputs.count) inputs)")
+                        throw MedGridError(.invalidInput, "\(name) takes --input IMAGE (NIfTI, a DICOM file, or a folder with one DICOM series) and optionally --input MASK (found \(inputs.count) inputs)")
                     }
-                    let image = try NIfTI.read(contentsOf: URL(fileURLWithPath: inputs[0]))
-                    let label = try inputs.count > 1 ? NIfTI.read(contentsOf: URL(fileURLWithPath: inputs[1])) : nil
+                    let image = try ImageFile.read(contentsOf: URL(fileURLWithPath: inputs[0]))
+                    let label = try inputs.count > 1 ? ImageFile.read(contentsOf: URL(fileURLWithPath: inputs[1])) : nil
                     input = .imagingCase(id: DecathlonDataset.caseID(forImage: inputs[0]), image: image, label: label)
                 case .cohort:
                     guard inputs.count == 1 else { throw MedGridError(.invalidInput, "\(name) takes one --input CSV (found \(inputs.count))") }
