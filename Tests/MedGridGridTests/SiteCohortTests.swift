@@ -54,6 +54,8 @@ struct SiteCohortTests {
                 "--label", "site=\(site)", "--site-data", ws.appendingPathComponent("sites/\(site == "S99" ? sites[0] : site)").path,
             ], in: ws))
         }
+        // Whatever happens below, no worker outlives the test.
+        defer { for w in workers { w.kill(signal: SIGKILL); _ = w.finish() } }
         let out = try TestSupport.medgrid(["submit", manifest, "--coordinator", server.url, "--cert", user.certificate.path, "--key", user.privateKey.path, "--ca", server.pki.caFile.path, "--json"], in: ws)
         #expect(out.status == 0, "\(out.stderr)")
         let submitted = try JSONValue(parsing: Data(out.stdout.utf8))
@@ -87,7 +89,6 @@ struct SiteCohortTests {
         // No subject identifier reached the coordinator's store or blob store.
         let db = try Data(contentsOf: ws.appendingPathComponent("coord/medgrid.sqlite"))
         #expect(db.range(of: Data("MG01-S0".utf8)) == nil)
-        for w in workers { w.kill(signal: SIGTERM); _ = w.finish() }
         await server.stop()
     }
 

@@ -45,10 +45,28 @@ struct ModelLogisticKernel: IterativeKernel {
     }
 
     func runRound(_ input: KernelInput, parameters: KernelParameters, state: JSONValue, seed: UInt64) throws -> JSONValue {
-        let fit = try (state["fit"] ?? .null).decode(LogisticFitState.self)
         let r = try rows(input, parameters)
-        let stats = try LogisticShardStatistics(try r.binaryData, coefficients: fit.coefficients, fitIntercept: parameters.bool("intercept")!)
-        return ["statistics": try JSONValue(encoding: stats), "exclusions": r.exclusions.shardJSON]
+        return try round(try r.binaryData, r.exclusions, parameters: parameters, state: state)
+    }
+
+    func round(_ data: BinaryOutcomeData, _ exclusions: RowExclusions, parameters: KernelParameters, state: JSONValue) throws -> JSONValue {
+        let fit = try (state["fit"] ?? .null).decode(LogisticFitState.self)
+        let stats = try LogisticShardStatistics(data, coefficients: fit.coefficients, fitIntercept: parameters.bool("intercept")!)
+        return ["statistics": try JSONValue(encoding: stats), "exclusions": exclusions.shardJSON]
+    }
+
+    /// Alone: the same rounds over one input, read once.
+    func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
+        let r = try rows(input, parameters)
+        let data = try r.binaryData
+        var state = try initialState(parameters: parameters)
+        for _ in 0..<100_000 {
+            switch try advance(state: state, outputs: [try round(data, r.exclusions, parameters: parameters, state: state)], parameters: parameters) {
+            case .next(let s): state = s
+            case .done(let result): return .result(result)
+            }
+        }
+        throw MedGridError(.kernelFailed, "model.logistic did not finish")
     }
 
     func advance(state: JSONValue, outputs: [JSONValue], parameters: KernelParameters) throws -> RoundOutcome {
@@ -115,6 +133,23 @@ struct ModelKMeansKernel: IterativeKernel {
 
     func runRound(_ input: KernelInput, parameters: KernelParameters, state: JSONValue, seed: UInt64) throws -> JSONValue {
         let (x, ex) = try features(input, parameters)
+        return try round(x, ex, parameters: parameters, state: state, seed: seed)
+    }
+
+    /// Alone: the same rounds over one input, read once.
+    func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
+        let (x, ex) = try features(input, parameters)
+        var state = try initialState(parameters: parameters)
+        for _ in 0..<200_000 {
+            switch try advance(state: state, outputs: [try round(x, ex, parameters: parameters, state: state, seed: seed)], parameters: parameters) {
+            case .next(let s): state = s
+            case .done(let result): return .result(result)
+            }
+        }
+        throw MedGridError(.kernelFailed, "model.kmeans did not finish")
+    }
+
+    func round(_ x: FeatureMatrix, _ ex: RowExclusions, parameters: KernelParameters, state: JSONValue, seed: UInt64) throws -> JSONValue {
         if state["phase"]?.stringValue == "seed" {
             let centres = KMeans.plusPlusCentres(x, clusterCount: parameters.int("k")!, seed: seed)
             return ["seeded": try JSONValue(encoding: centres), "exclusions": ex.shardJSON]
