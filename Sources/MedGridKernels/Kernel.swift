@@ -57,15 +57,20 @@ public protocol IterativeKernel: Kernel {
 extension IterativeKernel {
     /// Rounds over one input until ``advance`` finishes (at most 1000 rounds).
     public func iterate(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> JSONValue {
+        try iterate(parameters: parameters, maxRounds: 1000) { try runRound(input, parameters: parameters, state: $0, seed: seed) }
+    }
+
+    /// Rounds until ``advance`` finishes, each round's one output given by `round` for the current state (a
+    /// kernel run alone passes its input already read, so it is not read again every round).
+    public func iterate(parameters: KernelParameters, maxRounds: Int, round: (JSONValue) throws -> JSONValue) throws -> JSONValue {
         var state = try initialState(parameters: parameters)
-        for _ in 0..<1000 {
-            let stats = try runRound(input, parameters: parameters, state: state, seed: seed)
-            switch try advance(state: state, outputs: [stats], parameters: parameters) {
+        for _ in 0..<maxRounds {
+            switch try advance(state: state, outputs: [try round(state)], parameters: parameters) {
             case .next(let s): state = s
             case .done(let result): return result
             }
         }
-        throw MedGridError(.kernelFailed, "\(description.name) did not finish within 1000 rounds")
+        throw MedGridError(.kernelFailed, "\(description.name) did not finish within \(maxRounds) rounds")
     }
 
     public func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {

@@ -99,6 +99,37 @@ struct LocalRunner {
     }
 }
 
+/// A report written by `medgrid run` (given as report.json or its folder), with its `run.json` if present.
+struct SavedReport {
+    var url: URL
+    var data: Data
+    var report: JSONValue
+    var recordURL: URL
+    var record: RunRecord?
+
+    init(path: String) throws {
+        url = URL(fileURLWithPath: path).standardizedFileURL
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
+            url = url.appendingPathComponent("report.json")
+        }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw MedGridError(.notFound, "\(url.path): no such report")
+        }
+        self.data = data
+        do { report = try JSONValue(parsing: data) } catch {
+            throw MedGridError(.invalidInput, "\(url.path): not a JSON report (\(error))")
+        }
+        recordURL = url.deletingLastPathComponent().appendingPathComponent(RunRecord.fileName)
+        let recordPath = recordURL.path
+        record = try FileManager.default.contents(atPath: recordPath).map {
+            do { return try JSONDecoder().decode(RunRecord.self, from: $0) } catch {
+                throw MedGridError(.invalidInput, "\(recordPath): not a run record (\(error))")
+            }
+        }
+    }
+}
+
 /// The sidecar `run.json` beside a report: where the manifest and the data were, and every input file's hash
 /// then. Not part of the canonical report (paths differ between machines); `medgrid verify` uses it to re-run
 /// the job and to say which file changed.

@@ -145,9 +145,6 @@ public struct Plan: Codable, Sendable {
         }
         return t
     }
-
-    /// Per-task placements for the tasks of one round (indices `round * roundSize ..<`).
-    public var roundPlacements: [[String: String]?]? { taskPlacements }
 }
 
 /// What a multi-round step does after a round: broadcast a new state for another round, or finish.

@@ -63,7 +63,7 @@ enum SegmentationSupport {
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            let shared = UncheckedSendableBox(escapable)
+            let shared = UncheckedSendable(escapable)
             DispatchQueue.concurrentPerform(iterations: chunks) { shared.value($0) }
         }
     }
@@ -77,10 +77,4 @@ enum SegmentationSupport {
         let (difference, overflow) = ia.subtractingReportingOverflow(ib)
         return !overflow && abs(difference) <= maxUlps
     }
-}
-
-/// Hands a value that is only used in a data-race-free way (disjoint writes per chunk) to Dispatch.
-struct UncheckedSendableBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -24,6 +24,18 @@ func declaredSchema(_ p: KernelParameters) throws -> [String: AnalysisTable.Colu
     return out
 }
 
+/// A cohort kernel's input as a typed table: only the `paramcd=` rows when given, with the declared schema.
+func typedTable(_ input: KernelInput, _ p: KernelParameters) throws -> AnalysisTable {
+    guard case .cohort(var table, let file) = input else { throw MedGridError(.invalidInput, "\(p.kernel) reads a cohort table (CSV or SAS XPORT)") }
+    if let code = p.string("paramcd") {
+        guard let c = table.columnIndex("PARAMCD") else {
+            throw MedGridError(.invalidInput, "\(file): parameter paramcd=\(code) given, but the table has no PARAMCD column")
+        }
+        table = CohortTable(columns: table.columns, rows: table.rows.filter { $0[c] == code })
+    }
+    return try AnalysisTable(table, schema: try declaredSchema(p), file: file)
+}
+
 let alphaParameter = KernelParameter("alpha", .number, "1 - confidence level", default: 0.05, minimum: 1e-6, maximum: 0.5)
 
 /// The rows of a cohort a survival or model kernel uses, with the ones left out counted by reason.
@@ -40,14 +52,7 @@ struct CohortRows {
         _ input: KernelInput, _ p: KernelParameters, time useTime: Bool = true, group groupColumn: String? = nil,
         strata strataColumns: [String] = [], covariates: [String] = [], eventParameter: String = "event"
     ) throws -> CohortRows {
-        guard case .cohort(var table, let file) = input else { throw MedGridError(.invalidInput, "\(p.kernel) reads a cohort table (CSV or SAS XPORT)") }
-        if let code = p.string("paramcd") {
-            guard let c = table.columnIndex("PARAMCD") else {
-                throw MedGridError(.invalidInput, "\(file): parameter paramcd=\(code) given, but the table has no PARAMCD column")
-            }
-            table = CohortTable(columns: table.columns, rows: table.rows.filter { $0[c] == code })
-        }
-        let t = try AnalysisTable(table, schema: try declaredSchema(p), file: file)
+        let t = try typedTable(input, p)
         var out = CohortRows()
         out.covariateNames = covariates
         out.exclusions = RowExclusions(rowsRead: t.rowCount)
@@ -60,7 +65,7 @@ struct CohortRows {
         let strata = try strataColumns.map { try t.textValues($0) }
         let cov = try covariates.map { name -> [Double] in
             guard t.kind(of: name) == .numeric else {
-                throw MedGridError(.invalidInput, "\(file): covariate \(name) is not numeric (expected a numeric column; encode text columns first, e.g. TRT01PN for TRT01P)")
+                throw MedGridError(.invalidInput, "\(t.source): covariate \(name) is not numeric (expected a numeric column; encode text columns first, e.g. TRT01PN for TRT01P)")
             }
             return try t.numeric(name)
         }
@@ -103,6 +108,19 @@ func columns(_ p: KernelParameters, _ name: String) -> [String] {
     (p.strings(name) ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
 
+extension RiskTableSet {
+    /// One curve per group (strata pooled), in group order, each labelled with its group.
+    func perGroup(_ curve: (RiskTable) throws -> JSONValue) throws -> [JSONValue] {
+        try groups.map { g in
+            var merged = RiskTable()
+            for e in entries where e.key.group == g { merged.merge(e.table) }
+            guard case .object(var o) = try curve(merged) else { return .null }
+            o["group"] = .string(g)
+            return .object(o)
+        }
+    }
+}
+
 /// Shared by the risk-table kernels: per (stratum, group) risk tables from each shard, merged exactly.
 protocol RiskTableKernel: Kernel {
     func finish(_ tables: RiskTableSet, parameters: KernelParameters, exclusions: RowExclusions) throws -> JSONValue
@@ -143,14 +161,7 @@ struct SurvivalKMKernel: RiskTableKernel {
     func finish(_ tables: RiskTableSet, parameters: KernelParameters, exclusions: RowExclusions) throws -> JSONValue {
         let band = SurvivalBand(rawValue: parameters.string("band") ?? "log-log") ?? .logLog
         let alpha = parameters.double("alpha") ?? 0.05
-        var curves: [JSONValue] = []
-        for g in tables.groups {
-            var merged = RiskTable()
-            for e in tables.entries where e.key.group == g { merged.merge(e.table) }
-            var c = try KaplanMeier(merged, alpha: alpha, band: band).json()
-            if case .object(var o) = c { o["group"] = .string(g); c = .object(o) }
-            curves.append(c)
-        }
+        let curves = try tables.perGroup { try KaplanMeier($0, alpha: alpha, band: band).json() }
         return ["estimator": "Kaplan-Meier", "band": .string(band.rawValue), "alpha": .number(alpha), "group": parameters.values["group"] ?? .null,
                 "time": parameters.values["time"] ?? .null, "event": parameters.values["event"] ?? .null, "paramcd": parameters.values["paramcd"] ?? .null,
                 "curves": .array(curves), "excludedRows": exclusions.json()]
@@ -174,14 +185,7 @@ struct SurvivalNelsonAalenKernel: RiskTableKernel {
     func finish(_ tables: RiskTableSet, parameters: KernelParameters, exclusions: RowExclusions) throws -> JSONValue {
         let alpha = parameters.double("alpha") ?? 0.05
         let ties: NelsonAalen.TieMethod = parameters.string("ties") == "aggregated" ? .aggregated : .tiesCorrected
-        var curves: [JSONValue] = []
-        for g in tables.groups {
-            var merged = RiskTable()
-            for e in tables.entries where e.key.group == g { merged.merge(e.table) }
-            var c = try NelsonAalen(merged, alpha: alpha, ties: ties).json()
-            if case .object(var o) = c { o["group"] = .string(g); c = .object(o) }
-            curves.append(c)
-        }
+        let curves = try tables.perGroup { try NelsonAalen($0, alpha: alpha, ties: ties).json() }
         return ["estimator": "Nelson-Aalen", "ties": .string(parameters.string("ties") ?? "ties-corrected"), "alpha": .number(alpha),
                 "group": parameters.values["group"] ?? .null, "time": parameters.values["time"] ?? .null, "event": parameters.values["event"] ?? .null,
                 "curves": .array(curves), "excludedRows": exclusions.json()]

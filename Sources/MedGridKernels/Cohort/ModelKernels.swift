@@ -59,14 +59,7 @@ struct ModelLogisticKernel: IterativeKernel {
     func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
         let r = try rows(input, parameters)
         let data = try r.binaryData
-        var state = try initialState(parameters: parameters)
-        for _ in 0..<100_000 {
-            switch try advance(state: state, outputs: [try round(data, r.exclusions, parameters: parameters, state: state)], parameters: parameters) {
-            case .next(let s): state = s
-            case .done(let result): return .result(result)
-            }
-        }
-        throw MedGridError(.kernelFailed, "model.logistic did not finish")
+        return .result(try iterate(parameters: parameters, maxRounds: 100_000) { try round(data, r.exclusions, parameters: parameters, state: $0) })
     }
 
     func advance(state: JSONValue, outputs: [JSONValue], parameters: KernelParameters) throws -> RoundOutcome {
@@ -106,10 +99,7 @@ struct ModelKMeansKernel: IterativeKernel {
 
     func features(_ input: KernelInput, _ p: KernelParameters) throws -> (FeatureMatrix, RowExclusions) {
         let cols = columns(p, "columns")
-        guard case .cohort(let table, let file) = input else { throw MedGridError(.invalidInput, "model.kmeans reads a cohort table") }
-        var filtered = table
-        if let code = p.string("paramcd"), let c = table.columnIndex("PARAMCD") { filtered = CohortTable(columns: table.columns, rows: table.rows.filter { $0[c] == code }) }
-        let t = try AnalysisTable(filtered, schema: try declaredSchema(p), file: file)
+        let t = try typedTable(input, p)
         var ex = RowExclusions(rowsRead: t.rowCount)
         let data = try cols.map { try t.numeric($0) }
         var values: [Double] = []
@@ -139,14 +129,7 @@ struct ModelKMeansKernel: IterativeKernel {
     /// Alone: the same rounds over one input, read once.
     func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
         let (x, ex) = try features(input, parameters)
-        var state = try initialState(parameters: parameters)
-        for _ in 0..<200_000 {
-            switch try advance(state: state, outputs: [try round(x, ex, parameters: parameters, state: state, seed: seed)], parameters: parameters) {
-            case .next(let s): state = s
-            case .done(let result): return .result(result)
-            }
-        }
-        throw MedGridError(.kernelFailed, "model.kmeans did not finish")
+        return .result(try iterate(parameters: parameters, maxRounds: 200_000) { try round(x, ex, parameters: parameters, state: $0, seed: seed) })
     }
 
     func round(_ x: FeatureMatrix, _ ex: RowExclusions, parameters: KernelParameters, state: JSONValue, seed: UInt64) throws -> JSONValue {

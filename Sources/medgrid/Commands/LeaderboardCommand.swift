@@ -124,15 +124,8 @@ struct LeaderboardCommand: AsyncParsableCommand {
     }
 
     func readReport(_ path: String) throws -> (JSONValue, RunRecord?) {
-        var url = URL(fileURLWithPath: path).standardizedFileURL
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue { url = url.appendingPathComponent("report.json") }
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw MedGridError(.notFound, "\(url.path): no such report") }
-        let report: JSONValue
-        do { report = try JSONValue(parsing: data) } catch { throw MedGridError(.invalidInput, "\(url.path): not JSON (\(error))") }
-        let recordURL = url.deletingLastPathComponent().appendingPathComponent(RunRecord.fileName)
-        let record = FileManager.default.contents(atPath: recordURL.path).flatMap { try? JSONDecoder().decode(RunRecord.self, from: $0) }
-        return (report, record)
+        let saved = try SavedReport(path: path)
+        return (saved.report, saved.record)
     }
 
     /// Re-runs every entry's algorithm as one Benchmark over the current data with this build's metrics, and

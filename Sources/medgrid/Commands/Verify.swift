@@ -38,18 +38,8 @@ struct Verify: AsyncParsableCommand {
     }
 
     func verify() async throws -> Bool {
-        var url = URL(fileURLWithPath: report).standardizedFileURL
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
-            url = url.appendingPathComponent("report.json")
-        }
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw MedGridError(.notFound, "\(url.path): no such report")
-        }
-        let recorded: JSONValue
-        do { recorded = try JSONValue(parsing: data) } catch {
-            throw MedGridError(.invalidInput, "\(url.path): not a JSON report (\(error))")
-        }
+        let saved = try SavedReport(path: report)
+        let (url, data, recorded, recordURL, record) = (saved.url, saved.data, saved.report, saved.recordURL, saved.record)
         guard recorded["kind"]?.stringValue == "JobReport", let provenance = recorded["provenance"], let document = provenance["manifest"] else {
             throw MedGridError(.invalidInput, "\(url.path): field kind/provenance.manifest: expected a MedGrid JobReport with its recorded manifest")
         }
@@ -57,12 +47,6 @@ struct Verify: AsyncParsableCommand {
         var reasons: [String] = []
         if CanonicalJSON.encode(recorded) != text {
             reasons.append("the report file is not in canonical form (edited after it was written?)")
-        }
-        let recordURL = url.deletingLastPathComponent().appendingPathComponent(RunRecord.fileName)
-        let record: RunRecord? = try FileManager.default.contents(atPath: recordURL.path).map {
-            do { return try JSONDecoder().decode(RunRecord.self, from: $0) } catch {
-                throw MedGridError(.invalidInput, "\(recordURL.path): not a run record (\(error))")
-            }
         }
         guard let inputPath = dataset ?? record?.inputLocation else {
             throw MedGridError(.invalidInput, "\(recordURL.path) is missing, so the data's location is unknown: pass --dataset PATH")
