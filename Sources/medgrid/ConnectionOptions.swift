@@ -67,4 +67,15 @@ struct ConnectionOptions: ParsableArguments {
         let tls = try TLSFiles.clientConfiguration(certificate: r.cert, privateKey: r.key, trustRoot: r.ca)
         return CoordinatorClient(baseURL: r.url, tls: tls, wireCompression: wireCompression)
     }
+
+    /// A client whose certificate and key come from `certificate` at each new connection, so that a reload (the
+    /// worker's SIGHUP) takes effect without a new client.
+    func client(reloading certificate: ReloadingCertificate, wireCompression: Bool = true) throws -> CoordinatorClient {
+        let r = try resolve()
+        if let problem = TLSDiagnosis.checkValidity(certificatePEM: r.cert, at: Date()) {
+            printError("warning: \(problem)")
+        }
+        let tls = try TLSFiles.clientConfiguration(reloading: certificate, trustRoot: r.ca)
+        return CoordinatorClient(baseURL: r.url, tls: tls, wireCompression: wireCompression)
+    }
 }

@@ -170,6 +170,10 @@ public struct CertificateAuthority: Sendable {
     /// - Parameters:
     ///   - subjectAlternativeNames: DNS names and IP literals the holder is reached at. For the coordinator they
     ///     default to `localhost`, `127.0.0.1` and `::1`.
+    ///   - validityDays: how long it lasts; at most ``Role/maximumValidityDays`` (397 for users and admins, 825 for
+    ///     workers and the coordinator).
+    ///   - labels: placement labels signed into the certificate (``CertificateLabels``), such as `["site": "A"]` for
+    ///     a worker at site A; read back as ``PeerIdentity/labels``.
     ///   - now: the issuing time; a time in the past or future makes expired or not-yet-valid certificates for tests.
     ///   - overwrite: replace existing files (renewal); otherwise they are left alone and an error is thrown.
     @discardableResult
@@ -178,6 +182,7 @@ public struct CertificateAuthority: Sendable {
         name: String,
         subjectAlternativeNames: [String] = [],
         validityDays: Int = 30,
+        labels: [String: String] = [:],
         into dir: URL,
         now: Date = Date(),
         overwrite: Bool = false
@@ -190,6 +195,7 @@ public struct CertificateAuthority: Sendable {
             name: name,
             subjectAlternativeNames: subjectAlternativeNames,
             validityDays: validityDays,
+            labels: labels,
             now: now
         )
         try PEMFile.makeDirectory(dir)
@@ -198,16 +204,19 @@ public struct CertificateAuthority: Sendable {
         return files
     }
 
-    /// Issues a certificate in memory; same rules as ``issue(role:name:subjectAlternativeNames:validityDays:into:now:overwrite:)``.
+    /// Issues a certificate in memory; same rules as
+    /// ``issue(role:name:subjectAlternativeNames:validityDays:labels:into:now:overwrite:)``.
     public func issuePEM(
         role: Role,
         name: String,
         subjectAlternativeNames: [String] = [],
         validityDays: Int = 30,
+        labels: [String: String] = [:],
         now: Date = Date()
     ) throws -> IssuedPEM {
         try Self.checkName(name)
-        try Self.checkValidityDays(validityDays)
+        try Self.checkValidityDays(validityDays, for: role)
+        try CertificateLabels.check(labels)
         var sans = subjectAlternativeNames
         if role == .coordinator, sans.isEmpty {
             sans = ["localhost", "127.0.0.1", "::1"]
@@ -231,6 +240,9 @@ public struct CertificateAuthority: Sendable {
             }
             SubjectKeyIdentifier(hash: key.publicKey)
             AuthorityKeyIdentifier(keyIdentifier: authorityKeyID)
+            if !labels.isEmpty {
+                try CertificateLabels.certificateExtension(labels)
+            }
         }
         let notAfter = now.addingTimeInterval(Double(validityDays) * 86_400)
         guard notAfter <= certificate.notValidAfter else {
@@ -284,6 +296,19 @@ public struct CertificateAuthority: Sendable {
     static func checkValidityDays(_ days: Int) throws {
         guard (1...36_500).contains(days) else {
             throw MedGridError(.invalidInput, "validity must be 1 to 36500 days (got \(days))")
+        }
+    }
+
+    /// A leaf's validity: 1 day up to its role's ``Role/maximumValidityDays``.
+    static func checkValidityDays(_ days: Int, for role: Role) throws {
+        let limit = role.maximumValidityDays
+        guard (1...limit).contains(days) else {
+            let flag = role == .coordinator ? "--coordinator" : role == .worker ? "--worker NAME" : "--user NAME"
+            throw MedGridError(
+                .invalidInput,
+                "\(role == .admin ? "an" : "a") \(role.rawValue) certificate may last 1 to \(limit) days (asked for \(days)); issue a shorter one and renew it "
+                    + "before it expires (medgrid tls cert create \(flag) --days \(min(max(days, 1), limit)) --overwrite)"
+            )
         }
     }
 }

@@ -16,6 +16,12 @@ public struct CertificateSummary: Sendable, Hashable, CustomStringConvertible {
     public var name: String
     /// The serial number in hex, bytes separated by colons.
     public var serialNumber: String
+    /// The serial number as the deny-list writes it: lower-case hex, no separators (``CertificateSerial``).
+    public var serialHex: String
+    /// Placement labels signed into the certificate (``CertificateLabels``); empty when none.
+    public var labels: [String: String]
+    /// Why the label extension could not be read, when it is malformed (MedGrid then refuses the certificate).
+    public var labelProblem: String?
     public var notBefore: Date
     public var notAfter: Date
     /// Subject alternative names: `DNS:localhost`, `IP:127.0.0.1`, ...
@@ -45,6 +51,14 @@ public struct CertificateSummary: Sendable, Hashable, CustomStringConvertible {
         role = try? CertificateIdentity.identity(of: certificate).role
         name = certificate.subject.values(of: .RDNAttributeType.commonName).first ?? ""
         serialNumber = certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined(separator: ":")
+        serialHex = CertificateSerial.hex(certificate.serialNumber)
+        do {
+            labels = try CertificateLabels.labels(in: certificate)
+            labelProblem = nil
+        } catch {
+            labels = [:]
+            labelProblem = String(describing: error)
+        }
         notBefore = certificate.notValidBefore
         notAfter = certificate.notValidAfter
         subjectAlternativeNames = ((try? certificate.extensions.subjectAlternativeNames) ?? nil)
@@ -100,6 +114,11 @@ public struct CertificateSummary: Sendable, Hashable, CustomStringConvertible {
         ]
         if !subjectAlternativeNames.isEmpty {
             lines.append("Alt. names:   \(subjectAlternativeNames.joined(separator: ", "))")
+        }
+        if let labelProblem {
+            lines.append("Labels:       (unreadable: \(labelProblem))")
+        } else if !labels.isEmpty {
+            lines.append("Labels:       \(labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
         }
         if !extendedKeyUsages.isEmpty {
             lines.append("Usage:        \(extendedKeyUsages.joined(separator: ", "))")

@@ -13,6 +13,17 @@ public enum Role: String, Codable, Sendable, CaseIterable {
     case user
     /// A user with admin rights.
     case admin
+
+    /// The longest a certificate for this role may last: 397 days for people (users and admins, the CA/Browser
+    /// Forum's ceiling for TLS certificates: a lost laptop's key should not stay good for years) and 825 days for
+    /// machines (workers and the coordinator, whose keys stay on managed hosts and which are renewed by scripts).
+    /// User certificates default to 30 days.
+    public var maximumValidityDays: Int {
+        switch self {
+        case .user, .admin: return 397
+        case .worker, .coordinator: return 825
+        }
+    }
 }
 
 /// Who is on the other end of a mutual-TLS connection, as read from their certificate.
@@ -23,11 +34,20 @@ public struct PeerIdentity: Sendable, Hashable {
     public var name: String
     /// When the certificate stops being valid.
     public var notAfter: Date
+    /// The certificate's serial number: lower-case hex, no separators (as `medgrid tls revoke` and the deny-list
+    /// write it; see ``CertificateSerial``).
+    public var serial: String
+    /// Placement labels the CA put into the certificate (`medgrid tls cert create --worker NAME --label site=A`),
+    /// read from MedGrid's label extension (``CertificateLabels``); empty when it has none. Unlike labels a worker
+    /// declares with a flag, these are signed by the CA, so they are the ones that may decide access to data.
+    public var labels: [String: String]
 
-    public init(role: Role, name: String, notAfter: Date) {
+    public init(role: Role, name: String, notAfter: Date, serial: String = "", labels: [String: String] = [:]) {
         self.role = role
         self.name = name
         self.notAfter = notAfter
+        self.serial = serial
+        self.labels = labels
     }
 }
 
@@ -37,7 +57,8 @@ public enum CertificateIdentity {
     /// (the subject's CN) from a DER-encoded certificate, such as the one `channel.nioSSL_peerCertificate()` gives
     /// (`try certificate.toDERBytes()`).
     ///
-    /// The certificate's signature and dates are not checked here; the TLS handshake has already done that.
+    /// The certificate's signature and dates are not checked here; the TLS handshake has already done that. A
+    /// malformed label extension makes the whole identity unreadable (refused), never an empty label set.
     public static func identity(fromDER bytes: [UInt8]) throws -> PeerIdentity {
         let certificate: Certificate
         do {
@@ -64,7 +85,19 @@ public enum CertificateIdentity {
                 "certificate \(shown) has no MedGrid role\(found) (expected OU coordinator, worker, user or admin)"
             )
         }
-        return PeerIdentity(role: role, name: name, notAfter: certificate.notValidAfter)
+        let labels: [String: String]
+        do {
+            labels = try CertificateLabels.labels(in: certificate)
+        } catch {
+            throw MedGridError(.permissionDenied, "certificate \(shown) has an unreadable MedGrid label extension", cause: error)
+        }
+        return PeerIdentity(
+            role: role,
+            name: name,
+            notAfter: certificate.notValidAfter,
+            serial: CertificateSerial.hex(certificate.serialNumber),
+            labels: labels
+        )
     }
 }
 

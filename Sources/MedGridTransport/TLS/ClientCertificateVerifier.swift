@@ -3,17 +3,20 @@ import X509
 import SwiftASN1
 
 /// Verifies a client's certificate chain against the MedGrid CA (RFC 5280 path validation) and, when it
-/// fails, says why in plain words: expired, not yet valid, signed by another CA, no MedGrid role. The
+/// fails, says why in plain words: expired, not yet valid, signed by another CA, revoked. The
 /// coordinator uses it as its TLS verification callback so that refusals are explained in its log too.
 public struct ClientCertificateVerifier: Sendable {
     let root: Certificate
+    /// The deny-list: a certificate whose serial is on it is refused even though its chain is good.
+    public let revocations: RevocationList?
 
-    public init(trustRootPEM: [UInt8]) throws {
+    public init(trustRootPEM: [UInt8], revocations: RevocationList? = nil) throws {
         do {
             root = try Certificate(pemEncoded: String(decoding: trustRootPEM, as: UTF8.self))
         } catch {
             throw MedGridTransportVerifierError(message: "the trust root is not a PEM certificate: \(error)")
         }
+        self.revocations = revocations
     }
 
     /// - Parameter chain: DER certificates as the peer sent them, leaf first.
@@ -40,6 +43,11 @@ public struct ClientCertificateVerifier: Sendable {
         var verifier = Verifier(rootCertificates: CertificateStore([root])) { RFC5280Policy(validationTime: now) }
         switch await verifier.validate(leaf: leaf, intermediates: intermediates) {
         case .validCertificate:
+            let serial = CertificateSerial.hex(leaf.serialNumber)
+            if let revocations, let entry = revocations.entry(forSerial: serial) {
+                let reason = entry.reason.map { ": \($0)" } ?? ""
+                return "client certificate \(subject) (serial \(serial)) has been revoked (deny-list \(revocations.file.path)\(reason))"
+            }
             return nil
         case .couldNotValidate(let failures):
             let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")

@@ -66,8 +66,8 @@ public enum TLSDiagnosis {
                 + "MedGrid CA?); issue this machine's certificate from the CA \(peer) uses"
         },
         Rule(patterns: ["ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_UNKNOWN", "ALERT_UNSUPPORTED_CERTIFICATE"]) { peer in
-            "\(peer) refused this machine's certificate: it is signed by another CA, expired, not yet valid, or not "
-                + "issued for this role; check it with medgrid tls cert info"
+            "\(peer) refused this machine's certificate: it is signed by another CA, expired, not yet valid, revoked, "
+                + "or not issued for this role; check it with medgrid tls cert info (\(peer)'s log says which)"
         },
         Rule(patterns: ["ALERT_CERTIFICATE_REVOKED"]) { peer in
             "\(peer) refused this machine's certificate: it has been revoked; ask the cluster admin for a new one"

@@ -1,5 +1,6 @@
 public import Foundation
 import MedGridCore
+import NIOCore
 public import NIOSSL
 import X509
 
@@ -20,6 +21,37 @@ public enum TLSFiles {
     public static func clientConfiguration(certificate: URL, privateKey: URL, trustRoot: URL) throws -> TLSConfiguration {
         let material = try Material(certificate: certificate, privateKey: privateKey, trustRoot: trustRoot)
         return material.clientConfiguration()
+    }
+
+    /// ``serverConfiguration(certificate:privateKey:trustRoot:)`` whose certificate and key come from `reloading` at
+    /// every handshake, so that ``ReloadingCertificate/reload(at:)`` (on SIGHUP) rotates them without a restart.
+    public static func serverConfiguration(reloading: ReloadingCertificate, trustRoot: URL) throws -> TLSConfiguration {
+        var configuration = try material(reloading, trustRoot: trustRoot).serverConfiguration()
+        configuration.sslContextCallback = { _, promise in promise.succeed(reloading.override) }
+        return configuration
+    }
+
+    /// ``clientConfiguration(certificate:privateKey:trustRoot:)`` whose client certificate and key come from
+    /// `reloading` whenever a server asks for them (each new connection).
+    public static func clientConfiguration(reloading: ReloadingCertificate, trustRoot: URL) throws -> TLSConfiguration {
+        var configuration = try material(reloading, trustRoot: trustRoot).clientConfiguration()
+        configuration.sslContextCallback = { _, promise in promise.succeed(reloading.override) }
+        return configuration
+    }
+
+    private static func material(_ reloading: ReloadingCertificate, trustRoot: URL) throws -> Material {
+        let pem = reloading.pem
+        let rootText = try PEMFile.read(trustRoot, expecting: .certificate, role: "CA certificate")
+        return try Material(
+            certificatePEM: pem.certificate,
+            privateKeyPEM: pem.privateKey,
+            trustRootPEM: Array(rootText.utf8),
+            sources: Sources(
+                certificate: "certificate file \(reloading.certificateFile.path)",
+                privateKey: "private key file \(reloading.privateKeyFile.path)",
+                trustRoot: "CA certificate file \(trustRoot.path)"
+            )
+        )
     }
 
     /// ``serverConfiguration(certificate:privateKey:trustRoot:)`` from PEM bytes in memory (the one-machine mode's
