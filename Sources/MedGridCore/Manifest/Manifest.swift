@@ -85,6 +85,11 @@ public struct Manifest: Sendable {
 
     public var kind: Kind
     public var name: String
+    /// The project the job belongs to (`spec.project`): 1–63 lower-case letters, digits and hyphens. `nil`
+    /// when the manifest names none; the coordinator then puts the job in the submitter's personal project,
+    /// `user-NAME`. Not part of ``analysisDocument`` or ``sha256``: it says who owns the job, not what it
+    /// computes, so the same analysis gives the same report in any project.
+    public var project: String? = nil
     public var description: String?
     public var input: Input
     public var steps: [Step]
@@ -110,12 +115,15 @@ public struct Manifest: Sendable {
     /// The spec fields that say how a job is scheduled, not what it computes.
     public static let schedulingFields = ["shard", "retries", "timeoutSeconds", "priority", "placement"]
 
-    /// The manifest without its scheduling settings (shard, retries, time limit, priority, placement): what
-    /// is computed. Reports record and hash this, so the same analysis run with other shard sizes or on
-    /// other workers gives the same report.
+    /// The spec fields that say who owns a job, not what it computes.
+    public static let ownershipFields = ["project"]
+
+    /// The manifest without its scheduling settings (shard, retries, time limit, priority, placement) and
+    /// without its owner (project): what is computed. Reports record and hash this, so the same analysis run
+    /// with other shard sizes, on other workers or in another project gives the same report.
     public var analysisDocument: JSONValue {
         guard case .object(var top) = document, case .object(var spec)? = top["spec"] else { return document }
-        for f in Self.schedulingFields { spec[f] = nil }
+        for f in Self.schedulingFields + Self.ownershipFields { spec[f] = nil }
         top["spec"] = .object(spec)
         return .object(top)
     }

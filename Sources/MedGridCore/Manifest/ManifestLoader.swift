@@ -14,13 +14,35 @@ public struct ManifestLoader: Sendable {
     /// Loads and validates the manifest at `url`; throws ``ManifestValidationError`` with every problem.
     public func load(contentsOf url: URL) throws -> Manifest {
         let file = url.relativePath
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ManifestValidationError(issues: [ManifestIssue(file: file, line: 0, column: 0, path: "", message: "cannot read the manifest file (no such file or not readable)")])
-        }
+        let data = try Self.readBounded(url, file: file)
         guard let text = String(data: data, encoding: .utf8) else {
             throw ManifestValidationError(issues: [ManifestIssue(file: file, line: 1, column: 1, path: "", message: "is not UTF-8 text")])
         }
         return try load(text: text, file: file, baseDirectory: url.deletingLastPathComponent())
+    }
+
+    /// Reads at most ``ManifestLimits/maximumBytes`` of the file (plus one byte, to tell that there is more),
+    /// so a huge file or an endless device is refused without being read whole.
+    static func readBounded(_ url: URL, file: String) throws(ManifestValidationError) -> Data {
+        func refuse(_ issue: ManifestIssue) -> ManifestValidationError { ManifestValidationError(issues: [issue]) }
+        let unreadable = ManifestIssue(file: file, line: 0, column: 0, path: "", message: "cannot read the manifest file (no such file or not readable)")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              let handle = FileHandle(forReadingAtPath: url.path) else { throw refuse(unreadable) }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: ManifestLimits.maximumBytes + 1) ?? Data()
+        } catch {
+            throw refuse(unreadable)
+        }
+        guard data.count <= ManifestLimits.maximumBytes else {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+            let size = (attributes?[.size] as? NSNumber)?.intValue
+            let found = size.flatMap { $0 > ManifestLimits.maximumBytes ? "\($0) bytes" : nil } ?? "more than \(ManifestLimits.maximumBytes) bytes"
+            throw refuse(PositionedNode.tooLarge(file: file, found: found))
+        }
+        return data
     }
 
     /// Loads and validates manifest text; relative paths resolve against `baseDirectory`. With
@@ -114,7 +136,7 @@ struct ManifestValidation {
     }
 
     static let topFields = ["apiVersion", "kind", "metadata", "spec"]
-    static let commonSpecFields = ["dataset", "cohort", "shard", "retries", "timeoutSeconds", "priority", "placement", "seed"]
+    static let commonSpecFields = ["dataset", "cohort", "project", "shard", "retries", "timeoutSeconds", "priority", "placement", "seed"]
     static let jobSpecFields = commonSpecFields + ["kernel", "params", "steps", "sites"]
     static let benchmarkSpecFields = commonSpecFields + ["algorithms", "metrics", "ranking", "groundTruth", "metricOptions"]
 
@@ -145,10 +167,11 @@ struct ManifestValidation {
         let known = kind == .benchmark ? Self.benchmarkSpecFields : Self.jobSpecFields
         guard let spec = fields(specNode, "spec", known: known) else { return nil }
 
+        let project = validateProject(spec["project"])
         let input = validateInput(spec, specNode, kind: kind)
         let sharding = validateSharding(spec["shard"], input: input)
         let retries = validateRetries(spec["retries"])
-        let timeout = number(spec["timeoutSeconds"], "spec.timeoutSeconds", above: 0) ?? 600
+        let timeout = validateTimeout(spec["timeoutSeconds"])
         let priority = integer(spec["priority"], "spec.priority", range: -100...100) ?? 0
         let placement = spec["placement"].flatMap { stringMap($0, "spec.placement") } ?? [:]
         let seed = integer(spec["seed"], "spec.seed", range: 0...Int.max) ?? 0
@@ -162,11 +185,32 @@ struct ManifestValidation {
         }
         guard issues.isEmpty, let kind, let name, let input else { return nil }
         return Manifest(
-            kind: kind, name: name, description: description, input: input, steps: steps, benchmark: benchmark,
+            kind: kind, name: name, project: project, description: description, input: input, steps: steps, benchmark: benchmark,
             sharding: sharding, retries: retries, timeoutSeconds: timeout, priority: priority,
             placement: placement, seed: UInt64(seed), file: file,
             inputURL: inputOverride ?? resolve(input.path), document: root.json
         )
+    }
+
+    /// `spec.timeoutSeconds`: more than 0, at most ``ManifestLimits/maximumTimeoutSeconds``; 600 by default.
+    mutating func validateTimeout(_ node: PositionedNode?) -> Double {
+        let maximum = ManifestLimits.maximumTimeoutSeconds
+        guard let node, let t = number(node, "spec.timeoutSeconds", above: 0) else { return 600 }
+        guard t <= maximum else {
+            issue(node, "spec.timeoutSeconds", "found \(CanonicalJSON.compact(node.json)), expected a number > 0 and at most \(Int(maximum)) (7 days)")
+            return 600
+        }
+        return t
+    }
+
+    /// `spec.project`: named like `metadata.name` (1–63 lower-case letters, digits and hyphens).
+    mutating func validateProject(_ node: PositionedNode?) -> String? {
+        guard let node, let s = string(node, "spec.project") else { return nil }
+        guard Self.isValidName(s) else {
+            issue(node, "spec.project", "found \(node.found), expected a project name: 1–63 lower-case letters, digits and hyphens, starting with a letter or digit")
+            return nil
+        }
+        return s
     }
 
     static func isValidName(_ s: String) -> Bool {

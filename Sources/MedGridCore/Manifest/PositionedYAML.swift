@@ -18,20 +18,70 @@ struct PositionedNode: Sendable {
     var line: Int
     var column: Int
 
-    /// Parses text. Throws ``ManifestIssue`` for syntax errors, with the position the parser reports.
+    /// Parses text. Throws ``ManifestIssue`` for syntax errors, with the position the parser reports, and for
+    /// anything past ``ManifestLimits``: the size, any YAML anchor or alias, the number of nodes, the depth.
     static func parse(_ text: String, file: String) throws(ManifestIssue) -> PositionedNode {
+        let size = text.utf8.count
+        guard size <= ManifestLimits.maximumBytes else { throw tooLarge(file: file, found: "\(size) bytes") }
+        try refuseAnchorsAndAliases(text, file: file)
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw syntaxIssue(error, file: file)
+            throw issue(for: error, file: file)
         } catch {
             throw ManifestIssue(file: file, line: 1, column: 1, path: "", message: "cannot be parsed as YAML or JSON: \(error)")
         }
         guard let node else {
             throw ManifestIssue(file: file, line: 1, column: 1, path: "", message: "is empty (expected a manifest with apiVersion, kind, metadata and spec)")
         }
-        return try convert(node, file: file, depth: 0)
+        var nodes = 0
+        return try convert(node, file: file, depth: 0, nodes: &nodes)
+    }
+
+    /// The issue for a manifest over ``ManifestLimits/maximumBytes``; `found` says how big it is.
+    static func tooLarge(file: String, found: String) -> ManifestIssue {
+        ManifestIssue(file: file, line: 1, column: 1, path: "",
+                      message: "is \(found), expected at most \(ManifestLimits.maximumBytes) bytes (1 MiB)")
+    }
+
+    /// Refuses YAML anchors and aliases before any document is composed, so that no alias is ever expanded.
+    ///
+    /// The parser scans `&` and `*` alike everywhere: as an anchor or alias indicator where a node starts,
+    /// as text anywhere else (in quotes, comments, block scalars, inside plain scalars). So the text with
+    /// every `&` turned into `*` gives the same events as the text itself up to its first anchor or alias,
+    /// where it gives an alias instead. That copy has no anchor at all, so the parser stops at that alias
+    /// as undefined, having expanded nothing, and its position is the one to report. A text without `&` has
+    /// no anchor, so any alias in it is undefined in the real parse in the same way.
+    private static func refuseAnchorsAndAliases(_ text: String, file: String) throws(ManifestIssue) {
+        let ampersand = UInt8(ascii: "&"), star = UInt8(ascii: "*")
+        guard text.utf8.contains(ampersand) else { return }
+        let probe = String(decoding: text.utf8.map { $0 == ampersand ? star : $0 }, as: UTF8.self)
+        do {
+            _ = try Yams.compose(yaml: probe)
+        } catch let error as YamlError {
+            throw issue(for: error, file: file)
+        } catch {
+            throw ManifestIssue(file: file, line: 1, column: 1, path: "", message: "cannot be parsed as YAML or JSON: \(error)")
+        }
+    }
+
+    private static func issue(for error: YamlError, file: String) -> ManifestIssue {
+        switch error {
+        case .composer(_, let problem, let mark, _) where problem.contains("undefined alias"):
+            return ManifestIssue(file: file, line: mark.line, column: mark.column, path: "",
+                                 message: "YAML anchors and aliases (&name, *name) are not allowed in manifests (one alias can stand for a huge document); expected every value written out in full")
+        case .parser(_, let problem, let mark, _) where problem.contains("Maximum nesting level"),
+            .scanner(_, let problem, let mark, _) where problem.contains("Maximum nesting level"):
+            return deepIssue(file: file, line: mark.line, column: mark.column)
+        default:
+            return syntaxIssue(error, file: file)
+        }
+    }
+
+    private static func deepIssue(file: String, line: Int, column: Int) -> ManifestIssue {
+        ManifestIssue(file: file, line: line, column: column, path: "",
+                      message: "nests deeper than \(ManifestLimits.maximumDepth) levels (expected at most \(ManifestLimits.maximumDepth) levels of lists and mappings)")
     }
 
     private static func syntaxIssue(_ error: YamlError, file: String) -> ManifestIssue {
@@ -49,17 +99,23 @@ struct PositionedNode: Sendable {
         }
     }
 
-    private static func convert(_ node: Node, file: String, depth: Int) throws(ManifestIssue) -> PositionedNode {
+    /// Converts a composed node, counting nodes into `nodes` and refusing past the node and depth limits.
+    private static func convert(_ node: Node, file: String, depth: Int, nodes: inout Int) throws(ManifestIssue) -> PositionedNode {
         let line = node.mark?.line ?? 1, column = node.mark?.column ?? 1
-        if depth > 64 {
-            throw ManifestIssue(file: file, line: line, column: column, path: "", message: "nests deeper than 64 levels")
+        if depth > ManifestLimits.maximumDepth {
+            throw deepIssue(file: file, line: line, column: column)
+        }
+        nodes += 1
+        if nodes > ManifestLimits.maximumNodes {
+            throw ManifestIssue(file: file, line: line, column: column, path: "",
+                                message: "has more than \(ManifestLimits.maximumNodes) nodes (values, lists and mappings); expected at most \(ManifestLimits.maximumNodes)")
         }
         switch node {
         case .scalar(let s):
             return PositionedNode(value: scalarValue(s), line: line, column: column)
         case .sequence(let seq):
             var items: [PositionedNode] = []
-            for item in seq { items.append(try convert(item, file: file, depth: depth + 1)) }
+            for item in seq { items.append(try convert(item, file: file, depth: depth + 1, nodes: &nodes)) }
             return PositionedNode(value: .list(items), line: line, column: column)
         case .mapping(let map):
             var pairs: [(key: String, keyLine: Int, keyColumn: Int, value: PositionedNode)] = []
@@ -70,11 +126,12 @@ struct PositionedNode: Sendable {
                 if !seen.insert(key).inserted {
                     throw ManifestIssue(file: file, line: kl, column: kc, path: key, message: "duplicate key \(key) (expected each key once)")
                 }
-                pairs.append((key, kl, kc, try convert(v, file: file, depth: depth + 1)))
+                pairs.append((key, kl, kc, try convert(v, file: file, depth: depth + 1, nodes: &nodes)))
             }
             return PositionedNode(value: .mapping(pairs), line: line, column: column)
         case .alias:
-            throw ManifestIssue(file: file, line: line, column: column, path: "", message: "YAML aliases are not supported in manifests")
+            throw ManifestIssue(file: file, line: line, column: column, path: "",
+                                message: "YAML anchors and aliases (&name, *name) are not allowed in manifests (one alias can stand for a huge document); expected every value written out in full")
         }
     }
 
@@ -88,7 +145,7 @@ struct PositionedNode: Sendable {
         default: break
         }
         if let i = Int(text) { return .int(i) }
-        if let d = Double(text), text.contains(where: { $0.isNumber }), !text.lowercased().contains("inf"), !text.lowercased().contains("nan") {
+        if let d = Double(text), d.isFinite, text.contains(where: { $0.isNumber }), !text.lowercased().contains("inf"), !text.lowercased().contains("nan") {
             return .double(d)
         }
         return .string(text)
