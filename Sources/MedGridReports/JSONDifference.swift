@@ -3,9 +3,10 @@ public import MedGridCore
 /// Where two JSON documents differ, as readable lines: `path: was X, now Y`. Object keys are compared in
 /// sorted order and arrays by index, so the first lines name the first differences of the canonical text.
 public enum JSONDifference {
-    public static func differences(_ old: JSONValue, _ new: JSONValue, limit: Int = 20) -> [String] {
+    /// - Parameter path: where `old` and `new` sit in a larger document (e.g. `ranking`), put before every path.
+    public static func differences(_ old: JSONValue, _ new: JSONValue, limit: Int = 20, path: String = "") -> [String] {
         var out: [String] = []
-        walk(old, new, path: "", into: &out, limit: limit)
+        walk(old, new, path: path, into: &out, limit: limit)
         return out
     }
 

@@ -73,8 +73,10 @@ public struct LeaderboardVersion: Codable, Sendable, Equatable {
 /// Leaderboards over time: entries from different Benchmark jobs on the same benchmark, ranked together;
 /// every change publishes a new version, and published versions are never edited.
 public enum Leaderboard {
-    /// The benchmark key and one entry per algorithm of a Benchmark job report.
-    public static func entries(fromReport report: JSONValue) throws -> (BenchmarkKey, [LeaderboardEntry]) {
+    /// The benchmark key and one entry per algorithm of a Benchmark job report. The scores are the report's
+    /// own `scores` (never a file rendered from it); `reportSHA256`, the SHA-256 of the report file's
+    /// canonical bytes, goes into each entry's `source` so a version names exactly the report it took them from.
+    public static func entries(fromReport report: JSONValue, reportSHA256: String? = nil) throws -> (BenchmarkKey, [LeaderboardEntry]) {
         guard report["kind"]?.stringValue == "JobReport", report["job"]?["kind"]?.stringValue == "Benchmark",
               let provenance = report["provenance"], let scores = report["scores"]?.arrayValue,
               let root = provenance["datasetRoot"]?.stringValue
@@ -93,13 +95,14 @@ public enum Leaderboard {
         for k in provenance["kernels"]?.arrayValue ?? [] {
             if let n = k["name"]?.stringValue, let v = k["version"]?.stringValue { kernelVersions[n] = v }
         }
-        let source: JSONValue = [
+        var source: [String: JSONValue] = [
             "job": report["job"]?["name"] ?? .null,
             "manifestSHA256": provenance["manifestSHA256"] ?? .null,
             "medgridVersion": provenance["medgridVersion"] ?? .null,
             "datasetRoot": .string(root),
             "metricImplementations": .object(implementations.mapValues { .string($0) }),
         ]
+        if let reportSHA256 { source["reportSHA256"] = .string(reportSHA256) }
         var entries: [LeaderboardEntry] = []
         for step in provenance["steps"]?.arrayValue ?? [] {
             guard let name = step["name"]?.stringValue else { continue }
@@ -108,7 +111,7 @@ public enum Leaderboard {
             }
             entries.append(LeaderboardEntry(
                 algorithm: name, step: step, kernelVersion: step["kernel"]?.stringValue.flatMap { kernelVersions[$0] },
-                source: source, scores: rows))
+                source: .object(source), scores: rows))
         }
         guard !entries.isEmpty else { throw MedGridError(.invalidInput, "the report has no algorithms") }
         return (key, entries)

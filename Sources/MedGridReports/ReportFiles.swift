@@ -47,6 +47,14 @@ public enum ScoresCSV {
         return out
     }
 
+    /// The first line (1-based) where two CSV texts differ, or nil when they are equal.
+    public static func firstDifferingLine(_ expected: String, _ actual: String) -> Int? {
+        guard expected != actual else { return nil }
+        let a = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        let b = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        return (zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)) + 1
+    }
+
     static func field(_ s: String) -> String {
         guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""

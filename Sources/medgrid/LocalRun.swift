@@ -31,6 +31,9 @@ struct LocalRunner {
     var leaseTTL: Double = 10
     var logLevel: Logger.Level = .warning
     var quiet = false
+    /// Whether the local workers run external command steps. `medgrid run` runs the user's own manifest, so
+    /// on; `verify` and leaderboard re-evaluation re-run someone else's and pass their `--allow-commands`.
+    var allowCommands = true
 
     func run(_ m: Manifest) async throws -> LocalRunOutcome {
         var logger = Logger(label: "medgrid")
@@ -69,7 +72,7 @@ struct LocalRunner {
                 tls: try TLSFiles.clientConfiguration(certificate: files.certificate, privateKey: files.privateKey, trustRoot: pki.appendingPathComponent("ca.pem")))
             clients.append(client)
             let w = Worker(
-                configuration: .defaults(name: "local-\(i)") { $0.slots = slots; $0.leaseWait = 2 },
+                configuration: .defaults(name: "local-\(i)") { $0.slots = slots; $0.leaseWait = 2; $0.allowCommands = allowCommands },
                 link: HTTPCoordinatorLink(client: client), executor: ProcessExecutor(executable: executable), logger: logger)
             workerTasks.append(Task { try await w.run() })
         }

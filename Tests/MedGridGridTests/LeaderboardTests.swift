@@ -18,7 +18,8 @@ struct LeaderboardTests {
         #expect(consensus.count == report["provenance"]?["steps"]?.arrayValue?.count)
         #expect(consensus.allSatisfy { $0["rankLower"]?.doubleValue != nil && $0["rankUpper"]?.doubleValue != nil })
 
-        let ok = try TestSupport.medgrid(["verify", "out"], in: ws)
+        // The benchmark has an external command algorithm, so verify runs it only with --allow-commands (ReportTrustTests).
+        let ok = try TestSupport.medgrid(["verify", "out", "--allow-commands"], in: ws)
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
         #expect(ok.stdout.contains("matches the re-run byte for byte"))
 
@@ -27,7 +28,7 @@ struct LeaderboardTests {
         let other = ws.appendingPathComponent("Datasets/phantom/labelsTr/phantom_001.nii.gz")
         try FileManager.default.removeItem(at: label)
         try FileManager.default.copyItem(at: other, to: label)
-        let bad = try TestSupport.medgrid(["verify", "out"], in: ws)
+        let bad = try TestSupport.medgrid(["verify", "out", "--allow-commands"], in: ws)
         #expect(bad.status == 3, "\(bad.stdout)\(bad.stderr)")
         #expect(bad.stdout.contains("the data changed"))
         #expect(bad.stdout.contains("labelsTr/phantom_002.nii.gz"))
@@ -101,7 +102,7 @@ struct LeaderboardTests {
             try FileManager.default.removeItem(at: label)
             try FileManager.default.copyItem(at: ws.appendingPathComponent("Datasets/phantom/labelsTr/phantom_001.nii.gz"), to: label)
         }
-        let re = try TestSupport.medgrid(["leaderboard", "phantom", "--reevaluate", "--state-dir", "s"], in: ws)
+        let re = try TestSupport.medgrid(["leaderboard", "phantom", "--reevaluate", "--allow-commands", "--state-dir", "s"], in: ws)
         #expect(re.status == 0, "\(re.stderr)")
         #expect(re.stdout.contains("version 2"))
         #expect(re.stdout.contains("ground truth/data changed"))

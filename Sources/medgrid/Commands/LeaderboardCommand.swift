@@ -8,7 +8,7 @@ import MedGridReports
 struct LeaderboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leaderboard",
-        abstract: "Show, add to, or re-evaluate a benchmark leaderboard.",
+        abstract: "Show, add to (only self-consistent reports), or re-evaluate a benchmark leaderboard (external command entries only with --allow-commands).",
         discussion: """
             A leaderboard ranks algorithms run in different Benchmark jobs on the same benchmark (same dataset \
             root, metrics and ranking settings), with bootstrap rank intervals. Every change publishes a new \
@@ -20,6 +20,16 @@ struct LeaderboardCommand: AsyncParsableCommand {
               medgrid leaderboard NAME --reevaluate        re-run every entry on the current data and metric
                                                            implementations; publish a version with the rank changes
               medgrid leaderboard NAME --history           every version and why it was published
+
+            --add takes the scores from the report's canonical report.json, and only when the report is what \
+            MedGrid wrote: report.json in canonical form, its manifest hash matching its manifest, its ranking \
+            the one its scores give, and the scores.csv and run.json beside it agreeing with it. Otherwise it \
+            names the file and what differs, and publishes nothing. (A report is not signed: to prove its \
+            scores, run medgrid verify on it.)
+
+            --reevaluate runs every entry's algorithm on this machine. An entry that is an external command \
+            (`command: [...]`, written by whoever wrote the report it was added from) runs only with \
+            --allow-commands; without it, re-evaluation lists the exact commands and refuses before running anything.
             """)
 
     @Argument(help: ArgumentHelp("The leaderboard's name.", valueName: "name"))
@@ -37,6 +47,11 @@ struct LeaderboardCommand: AsyncParsableCommand {
     @Flag(help: "With --reevaluate: publish even when neither the data nor a metric implementation changed.")
     var force = false
 
+    @Flag(name: .customLong("allow-commands"), help: ArgumentHelp(
+        "DANGEROUS, with --reevaluate: run the entries' external command steps: any program the authors of the added reports wrote, as you, with your files, keys and network.",
+        discussion: "Off by default: without it, --reevaluate lists the commands and refuses. Give it only when you trust every author."))
+    var allowCommands = false
+
     @Option(help: ArgumentHelp("Show this version instead of the latest.", valueName: "n"))
     var version: Int?
 
@@ -53,6 +68,7 @@ struct LeaderboardCommand: AsyncParsableCommand {
             throw ValidationError("give the leaderboard's name")
         }
         if !add.isEmpty && reevaluate { throw ValidationError("--add and --reevaluate are separate steps; run one, then the other") }
+        if allowCommands && !reevaluate { throw ValidationError("--allow-commands only applies to --reevaluate (it lets re-evaluation run the entries' external commands)") }
         if let version, version < 1 { throw ValidationError("--version must be 1 or more") }
     }
 
@@ -68,16 +84,25 @@ struct LeaderboardCommand: AsyncParsableCommand {
             }
             let versions = try store.read { try $0.leaderboardVersions(name: name) }.map { try LeaderboardVersion(document: JSONValue(parsing: Data($0.document.utf8))) }
             if !add.isEmpty {
+                // Every report is checked and every version computed before any is published: all or nothing.
                 var latest = versions.last
+                var next: [LeaderboardVersion] = []
+                var commandEntries: [String] = []
                 for path in add {
-                    let (report, record) = try readReport(path)
-                    let (key, entries) = try Leaderboard.entries(fromReport: report)
-                    let job = report["job"]?["name"]?.stringValue ?? "job"
-                    let next = try Leaderboard.adding(
-                        entries, key: key, to: latest, name: name, datasetLocation: record?.inputLocation,
+                    let saved = try SavedReport(path: path)
+                    try checkIntegrity(saved, leaderboard: name)
+                    let (key, entries) = try Leaderboard.entries(fromReport: saved.report, reportSHA256: ContentHash.sha256(saved.data))
+                    let job = saved.report["job"]?["name"]?.stringValue ?? "job"
+                    let version = try Leaderboard.adding(
+                        entries, key: key, to: latest, name: name, datasetLocation: saved.record?.inputLocation,
                         reason: "added \(entries.map(\.algorithm).joined(separator: ", ")) from job \(job)")
-                    try publish(next, store: store)
-                    latest = next
+                    next.append(version)
+                    latest = version
+                    commandEntries += entries.filter { $0.step["command"] != nil }.map(\.algorithm)
+                }
+                for version in next { try publish(version, store: store) }
+                if !commandEntries.isEmpty {
+                    printError("note: \(commandEntries.map { ReportTrust.shellQuoted(argument: $0) }.joined(separator: ", ")) \(commandEntries.count == 1 ? "is an external command; medgrid leaderboard \(name) --reevaluate runs it" : "are external commands; medgrid leaderboard \(name) --reevaluate runs them") only with --allow-commands")
                 }
                 if let latest { show(latest) }
                 return
@@ -123,9 +148,19 @@ struct LeaderboardCommand: AsyncParsableCommand {
         if !json { printError("published \(v.name) version \(v.version): \(v.reason)") }
     }
 
-    func readReport(_ path: String) throws -> (JSONValue, RunRecord?) {
-        let saved = try SavedReport(path: path)
-        return (saved.report, saved.record)
+    /// Refuses a report that is not what MedGrid wrote (see ``ReportTrust/integrityProblems(report:file:scoresCSV:)``),
+    /// or whose run.json belongs to another run.
+    func checkIntegrity(_ saved: SavedReport, leaderboard: String) throws {
+        var problems = ReportTrust.integrityProblems(report: saved.data, file: saved.url.path, scoresCSV: scoresCSV(beside: saved.url))
+        if let record = saved.record, let root = saved.report["provenance"]?["datasetRoot"]?.stringValue, record.inventory.root != root {
+            problems.append("\(saved.recordURL.path): inventory root \(record.inventory.root) is not report.json's provenance.datasetRoot \(root) (run.json belongs to another run)")
+        }
+        guard !problems.isEmpty else { return }
+        throw MedGridError(.integrity, """
+            refusing to add \(saved.url.path) to leaderboard \(leaderboard): it is not the report MedGrid wrote, or a file beside it was changed:
+              \(problems.joined(separator: "\n  "))
+            Nothing was published. Add the report as medgrid run wrote it (and medgrid verify it to prove its scores).
+            """)
     }
 
     /// Re-runs every entry's algorithm as one Benchmark over the current data with this build's metrics, and
@@ -168,14 +203,30 @@ struct LeaderboardCommand: AsyncParsableCommand {
         ]
         let manifest = try ManifestLoader(catalog: KernelRegistry.standard).load(
             text: CanonicalJSON.encode(document), file: "leaderboard \(latest.name) re-evaluation", baseDirectory: input.deletingLastPathComponent())
+        // The entries' commands were written by the authors of the reports they came from: refuse before running anything.
+        let commands = ReportTrust.commandSteps(of: manifest)
+        if !commands.isEmpty {
+            let jobs = Set(commands.compactMap { c in latest.entries.first { $0.algorithm == c.step }?.source["job"]?.stringValue }).sorted()
+            let from = jobs.isEmpty ? "" : " (added from the report\(jobs.count == 1 ? "" : "s") of job\(jobs.count == 1 ? "" : "s") \(jobs.joined(separator: ", ")))"
+            guard allowCommands else {
+                throw MedGridError(.permissionDenied, """
+                    refusing to re-evaluate leaderboard \(latest.name): \(commands.count) of its entries \(commands.count == 1 ? "is an external command" : "are external commands")\(from), \
+                    and re-evaluating would run \(commands.count == 1 ? "this command" : "these commands") on this machine, as you, with your files, keys and network:
+                    \(ReportTrust.listing(commands))
+                    Nothing was run and nothing was published. Whoever wrote those reports chose these commands. Read them; \
+                    only if you trust the reports' authors, run again with --allow-commands.
+                    """)
+            }
+            printError("warning: --allow-commands: running \(commands.count) external command step\(commands.count == 1 ? "" : "s") of leaderboard \(latest.name) as you:\n\(ReportTrust.listing(commands))")
+        }
         let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("medgrid-reevaluate-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: stateDir) }
         print("re-evaluating \(latest.entries.count) entries of \(latest.name) on \(input.path) …")
-        let outcome = try await LocalRunner(stateDirectory: stateDir, quiet: json).run(manifest)
+        let outcome = try await LocalRunner(stateDirectory: stateDir, quiet: json, allowCommands: allowCommands).run(manifest)
         guard outcome.status == .succeeded else {
             throw MedGridError(.kernelFailed, "re-evaluation job \(outcome.status.rawValue); no version published")
         }
-        var (key, entries) = try Leaderboard.entries(fromReport: try JSONValue(parsing: Data(outcome.report.utf8)))
+        var (key, entries) = try Leaderboard.entries(fromReport: try JSONValue(parsing: Data(outcome.report.utf8)), reportSHA256: ContentHash.sha256(Data(outcome.report.utf8)))
         // Each entry keeps the job it came from; the re-evaluation is recorded beside it.
         for i in entries.indices {
             guard let original = latest.entries.first(where: { $0.algorithm == entries[i].algorithm }), case .object(var o) = entries[i].source else { continue }
