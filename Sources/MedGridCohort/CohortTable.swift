@@ -48,7 +48,8 @@ public struct CohortTable: Sendable, Hashable {
 /// Conventions: `row` is a 1-based data-row number, with the header as row 0 (in CSV errors, a row is one
 /// record, which can span several lines when a quoted field holds a newline). `byteOffset` is 0-based from the
 /// start of the file, counting any byte-order mark. The description reads like
-/// `trial.csv: row 12, column AVAL: "abc" is not a number (expected a decimal)`.
+/// `trial.csv: row 12, column AVAL: the cell is not a number (…)`. Messages never quote a cell's text: it may
+/// be patient data (a subject ID), and the errors of site-local tasks leave the site.
 public struct CohortError: Error, CustomStringConvertible, Sendable, Hashable {
     /// What kind of problem this is; match on it instead of on the message.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -52,12 +52,18 @@ public struct TaskRunner: Sendable {
                         case .volume(let v): image = v
                         }
                     } else if let command = step.command {
+                        // The step sees copies of this case's files in its private folder, not the worker's cache.
+                        let sandbox = try CommandSandbox()
+                        defer { sandbox.remove() }
+                        let image = try sandbox.expose(imageURL, as: c.image)
                         var description: [String: JSONValue] = [
-                            "case": .string(c.id), "image": .string(imageURL.path), "params": .object(step.params),
+                            "case": .string(c.id), "image": .string(image.path), "params": .object(step.params),
                             "seed": .int(Int(a.seed)), "task": .string(a.taskID),
                         ]
-                        if let labelURL { description["label"] = .string(labelURL.path) }
-                        results[step.name] = try ExternalCommand.run(command, task: .object(description), timeout: a.timeoutSeconds)
+                        if let labelURL, let labelPath = c.label { description["label"] = .string(try sandbox.expose(labelURL, as: labelPath).path) }
+                        results[step.name] = try ExternalCommand.run(
+                            command, task: .object(description), timeout: a.timeoutSeconds,
+                            environment: ["MEDGRID_IMAGE": image.path, "MEDGRID_CASE": c.id], sandbox: sandbox)
                     }
                 }
                 out.append(["case": .string(c.id), "results": .object(results)])
@@ -81,11 +87,14 @@ public struct TaskRunner: Sendable {
                         results[step.name] = r
                     }
                 } else if let command = step.command {
+                    let sandbox = try CommandSandbox()
+                    defer { sandbox.remove() }
+                    let cohort = try sandbox.expose(url, as: file.path)
                     let description: [String: JSONValue] = [
-                        "cohort": .string(url.path), "selection": (try? JSONValue(encoding: slice)) ?? .null,
+                        "cohort": .string(cohort.path), "selection": (try? JSONValue(encoding: slice)) ?? .null,
                         "params": .object(step.params), "seed": .int(Int(a.seed)), "task": .string(a.taskID),
                     ]
-                    results[step.name] = try ExternalCommand.run(command, task: .object(description), timeout: a.timeoutSeconds)
+                    results[step.name] = try ExternalCommand.run(command, task: .object(description), timeout: a.timeoutSeconds, sandbox: sandbox)
                 }
             }
             var out: [String: JSONValue] = ["steps": .object(results)]
@@ -119,22 +128,22 @@ public struct TaskRunner: Sendable {
                 }
                 prediction = v
             } else if let command = step.command {
-                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("medgrid-pred-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                defer { try? FileManager.default.removeItem(at: dir) }
-                let predURL = dir.appendingPathComponent("prediction.nii.gz")
+                // The algorithm sees a copy of the image only (never the ground truth) and writes into its private folder.
+                let sandbox = try CommandSandbox()
+                defer { sandbox.remove() }
+                let image = try sandbox.expose(imageURL, as: c.image)
+                let predURL = sandbox.outputURL("prediction.nii.gz")
                 let description: [String: JSONValue] = [
-                    "case": .string(c.id), "image": .string(imageURL.path), "prediction": .string(predURL.path),
+                    "case": .string(c.id), "image": .string(image.path), "prediction": .string(predURL.path),
                     "params": .object(step.params), "seed": .int(Int(a.seed)), "task": .string(a.taskID),
                 ]
                 _ = try ExternalCommand.run(command, task: .object(description), timeout: a.timeoutSeconds, environment: [
-                    "MEDGRID_IMAGE": imageURL.path, "MEDGRID_PREDICTION": predURL.path, "MEDGRID_CASE": c.id,
-                    "MEDGRID_BIN": Self.executablePath,
-                ])
-                guard FileManager.default.fileExists(atPath: predURL.path) else {
-                    throw MedGridError(.kernelFailed, "\(step.name): the command wrote no segmentation to $MEDGRID_PREDICTION")
+                    "MEDGRID_IMAGE": image.path, "MEDGRID_PREDICTION": predURL.path, "MEDGRID_CASE": c.id,
+                ], sandbox: sandbox)
+                guard let written = sandbox.regularOutput("prediction.nii.gz") else {
+                    throw MedGridError(.kernelFailed, "\(step.name): the command wrote no segmentation to $MEDGRID_PREDICTION (expected a regular file)")
                 }
-                prediction = try ImageFile.read(contentsOf: predURL)
+                prediction = try ImageFile.read(contentsOf: written)
             } else {
                 throw MedGridError(.invalidInput, "algorithm \(step.name) has neither a kernel nor a command")
             }

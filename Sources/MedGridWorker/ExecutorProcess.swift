@@ -1,5 +1,6 @@
 import Foundation
 import MedGridCore
+import MedGridKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,9 +78,10 @@ final class ExecutorProcess: @unchecked Sendable {
         lock.withLock { stderrRing = Data() }
     }
 
+    /// The last lines the child wrote to stderr, bounded and redacted as a command step's are.
     var stderrTail: String {
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: stderrRing.suffix(2048), as: UTF8.self)
+        let ring = lock.withLock { stderrRing }
+        return ExternalCommand.tail(ring)
     }
 
     /// Sends one request line and waits for the reply line, killing the process group at the deadline.
@@ -111,15 +113,17 @@ final class ExecutorProcess: @unchecked Sendable {
 
     private func readLine() -> Data? {
         var buf = [UInt8](repeating: 0, count: 65536)
+        var scanned = 0  // bytes of `pending` known to hold no newline: a large result is scanned once, not per chunk
         while true {
-            if let nl = pending.firstIndex(of: 0x0a) {
+            if let nl = pending[(pending.startIndex + scanned)...].firstIndex(of: 0x0a) {
                 let line = Data(pending[pending.startIndex..<nl])
                 pending = Data(pending[(nl + 1)...])
                 return line
             }
+            scanned = pending.count
             let n = read(output, &buf, buf.count)
             if n <= 0 { return nil }
-            pending.append(contentsOf: buf[0..<n])
+            buf.withUnsafeBufferPointer { pending.append($0.baseAddress!, count: n) }
         }
     }
 

@@ -19,8 +19,20 @@ public actor Worker {
         public var leaseWait: Double = 5
         /// Most results per upload.
         public var maxBatch: Int = 256
-        /// Whether manifests may make this worker run external commands (any program, as this worker's
-        /// user). On for one-machine runs; a cluster worker needs `--allow-commands`.
+        /// Most bytes of one task's result (its JSON as uploaded). A larger result fails its task as
+        /// `resultTooLarge`, not retried, instead of being offered to the coordinator again and again.
+        public var maxResultBytes: Int = Configuration.defaultMaxResultBytes
+        /// Most bytes of JSON per upload; batches are cut before this (one result always fits, see
+        /// ``maxResultBytes``). It stays under the coordinator's 32 MiB limit on JSON bodies.
+        public var maxBatchBytes: Int = Configuration.defaultMaxBatchBytes
+
+        /// 16 MiB: the stated per-result limit.
+        public static let defaultMaxResultBytes = 16 << 20
+        /// 24 MiB: one result of the largest size fits, with room for the batch's envelope.
+        public static let defaultMaxBatchBytes = 24 << 20
+        /// Whether manifests may make this worker run external commands (any program). Each runs in a fresh
+        /// private folder with an empty environment, as an unprivileged user when the worker runs as root
+        /// (see `ExternalCommand`). On for one-machine runs; a cluster worker needs `--allow-commands`.
         public var allowCommands: Bool = true
         /// The folder holding this site's own cohort files, for site-local jobs (`--site-data`).
         public var siteData: URL?
@@ -43,7 +55,10 @@ public actor Worker {
     var heartbeatInterval = 2.0
     var queue: [TaskAssignment] = []
     var running: [String: TaskAssignment] = [:]
-    var outbox: [TaskResult] = []
+    /// Results not yet acknowledged, each with the size of its JSON.
+    var outbox: [(result: TaskResult, bytes: Int)] = []
+    /// Fewer results per upload after the coordinator refused a body as too large.
+    var batchCap = Int.max
     var leaseTasks: [String: Int] = [:]
     var draining = false
     var finished = false
@@ -161,7 +176,7 @@ public actor Worker {
                 next = await withCheckedContinuation { slotWaiters.append($0) }
             }
             guard let a = next else { return }
-            let result = await run(a)
+            let result = sized(keptAtSite(await run(a), a))
             running[a.key] = nil
             completed += 1
             leaseTasks[a.lease, default: 1] -= 1
@@ -223,6 +238,56 @@ public actor Worker {
         }
     }
 
+    /// A site-local task's stderr tail never leaves the site, and is not logged either (it could hold rows):
+    /// only its length is.
+    func keptAtSite(_ result: TaskResult, _ a: TaskAssignment) -> TaskResult {
+        guard a.inputs.contains(where: { $0.siteLocal != nil }), let tail = result.failure?.stderrTail else { return result }
+        var r = result
+        r.failure?.stderrTail = nil
+        logger.notice("a site-local task's stderr stays at this site; not sent, not logged", metadata: [
+            "medgrid.task": "\(a.key)", "medgrid.stderr_bytes": "\(tail.utf8.count)",
+        ])
+        return r
+    }
+
+    /// The result with the size of its JSON; a result over ``Configuration/maxResultBytes`` becomes a
+    /// `resultTooLarge` failure that says both sizes.
+    func sized(_ result: TaskResult) -> (result: TaskResult, bytes: Int) {
+        let bytes = Self.encodedSize(result)
+        guard bytes > configuration.maxResultBytes else { return (result, bytes) }
+        let failure = TaskFailure(kind: .resultTooLarge, message: Self.tooLargeMessage(bytes: bytes, limit: configuration.maxResultBytes))
+        logger.warning("task result too large; failing the task", metadata: [
+            "medgrid.task": "\(result.task)", "medgrid.result_bytes": "\(bytes)", "medgrid.limit_bytes": "\(configuration.maxResultBytes)",
+        ])
+        let failed = TaskResult(task: result.task, lease: result.lease, attempt: result.attempt, output: nil, failure: failure, seconds: result.seconds)
+        return (failed, Self.encodedSize(failed))
+    }
+
+    static func encodedSize(_ result: TaskResult) -> Int {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(result).count) ?? Int.max
+    }
+
+    static func tooLargeMessage(bytes: Int, limit: Int) -> String {
+        func mib(_ n: Int) -> String { String(format: "%.1f MiB", Double(n) / 1_048_576) }
+        return "result-too-large: the task's result is \(bytes) bytes (\(mib(bytes))) of JSON, over the per-result limit of \(limit) bytes (\(mib(limit))); not retried. Make the step return less (e.g. summary statistics instead of per-voxel or per-row values), or shard the job into smaller tasks"
+    }
+
+    /// The next upload: results in order while they fit ``Configuration/maxBatch`` and
+    /// ``Configuration/maxBatchBytes``; always at least one.
+    func nextBatch() -> [TaskResult] {
+        var batch: [TaskResult] = []
+        var bytes = 0
+        let most = min(configuration.maxBatch, batchCap)
+        for (r, size) in outbox {
+            if !batch.isEmpty, batch.count >= most || bytes + size > configuration.maxBatchBytes { break }
+            batch.append(r)
+            bytes += size
+        }
+        return batch
+    }
+
     func flushLoop() async {
         var delay = 0.2
         while true {
@@ -231,12 +296,24 @@ public actor Worker {
                 await withCheckedContinuation { outboxWaiters.append($0) }
                 continue
             }
-            let batch = Array(outbox.prefix(configuration.maxBatch))
+            let batch = nextBatch()
             do {
                 let ack = try await link.submit(WorkerProtocol.ResultBatch(worker: configuration.name, results: batch))
                 let accepted = Set(ack.accepted)
-                outbox.removeAll { r in accepted.contains(r.task.description) && batch.contains(r) }
+                outbox.removeAll { r in accepted.contains(r.result.task.description) && batch.contains(r.result) }
                 delay = 0.2
+            } catch let error as MedGridError where error.message.hasPrefix("413 ") {
+                // The coordinator refuses the body as too large: send fewer at once; a result refused even
+                // alone fails its task rather than being offered forever.
+                guard batch.count == 1 else {
+                    batchCap = max(1, batch.count / 2)
+                    continue
+                }
+                let r = batch[0]
+                let size = Self.encodedSize(r)
+                let failure = TaskFailure(kind: .resultTooLarge, message: Self.tooLargeMessage(bytes: size, limit: configuration.maxResultBytes) + " (the coordinator refused it: \(error.message))")
+                let failed = TaskResult(task: r.task, lease: r.lease, attempt: r.attempt, output: nil, failure: failure, seconds: r.seconds)
+                if let i = outbox.firstIndex(where: { $0.result == r }) { outbox[i] = (failed, Self.encodedSize(failed)) }
             } catch {
                 logger.warning("result upload failed; keeping results and retrying", metadata: ["medgrid.error": "\(error)", "medgrid.pending": "\(outbox.count)"])
                 try? await Task.sleep(for: .seconds(delay))

@@ -207,8 +207,10 @@ struct TaskRunnerTests {
         for (entry, c) in zip(cases, data.cases) {
             let task = try #require(entry["results"]?["echo"])
             #expect(task["case"] == .string(c.id))
-            #expect(task["image"] == .string(data.url(c.image).path))
-            #expect(task["label"] == .string(data.url(c.label!).path))
+            // Copies in the step's private folder, under their dataset paths; not the worker's files.
+            #expect(task["image"]?.stringValue?.hasSuffix("/inputs/\(c.image)") == true)
+            #expect(task["label"]?.stringValue?.hasSuffix("/inputs/\(c.label!)") == true)
+            #expect(task["image"] != .string(data.url(c.image).path))
             #expect(task["params"] == ["threshold": 3])  // exact
             #expect(task["seed"] == .int(42))  // exact
             #expect(task["task"] == "job-1-t0")

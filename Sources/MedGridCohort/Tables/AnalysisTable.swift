@@ -148,8 +148,9 @@ extension AnalysisTable {
     /// - Labels are empty.
     ///
     /// - Throws: ``CohortError`` `missingColumn` for a schema column absent from the table; `invalidValue`
-    ///   naming `file`, the 1-based data row, the column and the text found for a cell of a declared-numeric
-    ///   column that is neither missing nor a number; `malformedCSV` for a row of the wrong width.
+    ///   naming `file`, the 1-based data row, the column and the expected type for a cell of a declared-numeric
+    ///   column that is neither missing nor a number (never the cell's text: it may be patient data, and
+    ///   errors of site-local tasks leave the site); `malformedCSV` for a row of the wrong width.
     public init(_ table: CohortTable, schema: [String: ColumnKind] = [:], file: String = "<table>") throws {
         let width = table.columns.count
         for name in schema.keys.sorted() where table.columnIndex(name) == nil {
@@ -184,7 +185,7 @@ extension AnalysisTable {
                     if schema[table.columns[c]] == .numeric {
                         throw CohortError(
                             file: file, row: r + 1, column: table.columns[c], code: .invalidValue,
-                            message: "\"\(row[c])\" is not a number (declared numeric; expected a plain decimal or a missing token \"\", NA, .)"
+                            message: "the cell is not a number (the column is declared numeric: expected a plain decimal such as 12 or -3.5, or a missing value: empty, NA or .; the cell's text is not shown, so no patient data leaves in errors)"
                         )
                     }
                     failedRow[c] = r

@@ -161,8 +161,10 @@ public enum SASTransport {
     static func expectHeader(_ raw: UnsafeRawBufferPointer, at offset: Int, _ prefix: [UInt8], file: String, expected: String) throws {
         _ = try record(raw, at: offset, file: file, expected: expected)
         guard startsWith(raw, at: offset, prefix) else {
+            // Name what is there only when it is another header record: other bytes may be observation data.
             let found = text(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 48]))
-            throw CohortError(file: file, byteOffset: offset, code: .unreadableFile, message: "expected \(expected), found \"\(found)\"")
+            let what = found.hasPrefix("HEADER RECORD*******") ? "\"\(found)\"" : "bytes that are not a header record (not shown)"
+            throw CohortError(file: file, byteOffset: offset, code: .unreadableFile, message: "expected \(expected), found \(what)")
         }
     }
 
