@@ -5,44 +5,118 @@ import MedGridCore
 import MedGridTransport
 import NIOCore
 
-/// Receives an uploaded dataset file: streams the body (zstd or plain) to a temporary file while
-/// hashing, refuses it when the SHA-256 is not the one named in the URL, and only then stores it.
+/// What one upload may hold, in plain (decompressed) bytes.
+public struct UploadLimits: Sendable, Equatable {
+    /// The largest dataset file accepted (``Coordinator/Configuration/maxBlobBytes``).
+    public var maxBlobBytes: Int64
+    /// What the uploading project may still store under its quota
+    /// (``Coordinator/Configuration/projectQuotaBytes`` less what it holds).
+    public var remainingQuotaBytes: Int64
+
+    public init(maxBlobBytes: Int64, remainingQuotaBytes: Int64) {
+        self.maxBlobBytes = maxBlobBytes
+        self.remainingQuotaBytes = remainingQuotaBytes
+    }
+
+    /// The most plain bytes this upload may produce: the smaller of the two limits.
+    public var maxPlainBytes: Int64 { max(0, min(maxBlobBytes, remainingQuotaBytes)) }
+
+    /// The most bytes accepted on the wire: the plain limit for a plain upload; for a zstd upload, the
+    /// most a zstd stream of that many plain bytes can take.
+    public func maxWireBytes(compressed: Bool) -> Int64 {
+        compressed ? BlobStore.maxCompressedSize(ofPlainSize: maxPlainBytes) : maxPlainBytes
+    }
+
+    /// The binding limit in words, for a refusal.
+    var bindingLimit: String {
+        if remainingQuotaBytes < maxBlobBytes {
+            return "the project's remaining quota of \(byteText(max(0, remainingQuotaBytes)))"
+        }
+        return "the maximum file size of \(byteText(maxBlobBytes))"
+    }
+}
+
+/// Receives an uploaded dataset file (`PUT /v1/blobs/{sha256}`, zstd or plain) as a stream: each chunk is
+/// decompressed, hashed and written to a temporary file in the blob store as it arrives, and the upload
+/// stops as soon as it passes its ``UploadLimits`` (413, partial file deleted). The blob is stored only
+/// when the SHA-256 of the whole content is the one named in the URL.
 enum BlobUpload {
-    static func receive(_ body: RequestBody, sha256: String, compressed: Bool, into store: BlobStore) async throws -> BlobRecord {
-        guard sha256.count == 64, sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+    static func receive(
+        _ body: RequestBody, sha256: String, compressed: Bool, into store: BlobStore, limits: UploadLimits
+    ) async throws -> BlobRecord {
+        guard BlobName.isSHA256(sha256) else {
             throw MedGridError(.invalidInput, "\(sha256.prefix(80)): not a SHA-256 (expected 64 lower-case hex digits)")
         }
-        if store.contains(sha256), let size = store.size(sha256) {
-            for try await _ in body {}
-            return BlobRecord(sha256: sha256, size: size.plain, storedSize: size.stored)
+        let name = "upload of \(sha256.prefix(12))…"
+        guard limits.maxPlainBytes > 0 else {
+            throw HTTPError(.contentTooLarge, message: "\(name) refused: it would exceed \(limits.bindingLimit)")
         }
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("medgrid-upload-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: temp.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        defer { try? FileManager.default.removeItem(at: temp) }
-        guard let handle = FileHandle(forWritingAtPath: temp.path) else { throw MedGridError(.io, "cannot write a temporary file for an upload") }
-        var hasher = SHA256()
-        let decompressor = compressed ? try ZstdStreamDecompressor(limit: 1 << 40, name: "upload \(sha256.prefix(12))") : nil
+        let upload = try OffPool.Box(
+            store.beginUpload(
+                expectedSHA256: sha256, maxSize: limits.maxPlainBytes,
+                maxWireSize: limits.maxWireBytes(compressed: compressed), compressed: compressed))
         do {
             for try await buffer in body {
                 let chunk = Data(buffer.readableBytesView)
-                func sink(_ plain: Data) throws {
-                    hasher.update(data: plain)
-                    try handle.write(contentsOf: plain)
-                }
-                if let decompressor { try decompressor.decompress(chunk, into: sink) } else { try sink(chunk) }
+                // Decompressing and writing can take a while (one chunk may inflate to the whole limit): off
+                // the cooperative pool, so heartbeats and leases are served meanwhile.
+                try await OffPool.run { try upload.value.append(chunk) }
             }
-            try decompressor?.finish()
-            try handle.close()
+            return try await OffPool.run { try upload.value.commit() }
+        } catch let error as DataPlaneError {
+            upload.value.cancel()
+            switch error.code {
+            case .tooLarge:
+                throw HTTPError(
+                    .contentTooLarge,
+                    message: "\(name) refused after \(byteText(upload.value.plainBytes)) of content "
+                        + "(\(byteText(upload.value.wireBytes)) received): it exceeds \(limits.bindingLimit); nothing was kept")
+            case .corrupt, .truncated:
+                throw MedGridError(.invalidInput, "\(name) is not a valid zstd stream: \(error.message)")
+            case .integrity:
+                throw MedGridError(.integrity, "\(name): \(error.message)")
+            default:
+                throw MedGridError(.io, "\(name) could not be stored: \(error.message)")
+            }
+        } catch let error as MedGridError {
+            upload.value.cancel()
+            throw error
         } catch {
-            try? handle.close()
-            throw MedGridError(.invalidInput, "upload of \(sha256.prefix(12))… is not a valid zstd stream or broke off: \(error)")
+            upload.value.cancel()
+            throw MedGridError(.invalidInput, "\(name) broke off after \(byteText(upload.value.wireBytes)): \(error)")
         }
-        let got = hasher.finalize().hexString
-        guard got == sha256 else {
-            throw MedGridError(.integrity, "upload of \(sha256.prefix(12))… has SHA-256 \(got.prefix(12))…; refused")
-        }
-        return try store.put(fileAt: temp)
     }
+}
+
+/// Runs blocking work (file IO, decompression) on a Dispatch queue instead of a Swift concurrency thread.
+enum OffPool {
+    /// A non-Sendable value handed between the request's task and the queue; used by one at a time.
+    final class Box<T>: @unchecked Sendable {
+        let value: T
+        init(_ value: T) { self.value = value }
+    }
+
+    static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    }
+}
+
+/// Bytes in words with binary units, exact below 1 KiB: "64 MiB (67108864 bytes)".
+func byteText(_ bytes: Int64) -> String {
+    let units = ["KiB", "MiB", "GiB", "TiB", "PiB"]
+    guard bytes >= 1024 else { return "\(bytes) bytes" }
+    var value = Double(bytes) / 1024
+    var unit = 0
+    while value >= 1024, unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    let number = value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+    return "\(number) \(units[unit]) (\(bytes) bytes)"
 }
 
 extension BlobStore {

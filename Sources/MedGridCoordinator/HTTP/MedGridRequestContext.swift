@@ -15,8 +15,13 @@ public struct MedGridRequestContext: RequestContext {
         self.channel = source.channel
     }
 
-    /// Bodies above this are refused (blob uploads stream and are not limited by it).
-    public var maxUploadSize: Int { 64 * 1024 * 1024 }
+    /// The largest JSON request body: 32 MiB. The largest bodies are a job's or offer's dataset inventory,
+    /// about 110 bytes plus the path per file, so 100,000 files with paths of up to ~200 bytes fit; a
+    /// worker's result batch must stay below it too. A larger body is answered 413, naming this cap.
+    public static let maxJSONBodyBytes = 32 << 20
+
+    /// Bodies above ``maxJSONBodyBytes`` are refused (blob uploads stream and have their own limits).
+    public var maxUploadSize: Int { Self.maxJSONBodyBytes }
 
     /// The caller's identity from its verified client certificate.
     func identity() async throws -> PeerIdentity {
@@ -37,5 +42,12 @@ public struct MedGridRequestContext: RequestContext {
             throw HTTPError(.forbidden, message: "a \(id.role.rawValue) certificate (\(id.name)) may not \(what); this needs one of: \(roles.map(\.rawValue).sorted().joined(separator: ", "))")
         }
         return id
+    }
+}
+
+extension Caller {
+    /// The caller a verified client certificate names.
+    init(_ identity: PeerIdentity) {
+        self.init(name: identity.name, isAdmin: identity.role == .admin, certificate: "CN=\(identity.name) (\(identity.role.rawValue)\(identity.serial.isEmpty ? "" : ", serial \(identity.serial)"))")
     }
 }

@@ -52,8 +52,27 @@ public final class BlobStore: Sendable {
     /// `expectedSHA256`. Feed it with ``Upload/append(_:)`` and finish with ``Upload/commit()``.
     /// - Parameter maxSize: the most plain bytes accepted (a guard against decompression bombs).
     public func beginUpload(expectedSHA256: String, maxSize: Int64 = .max) throws -> Upload {
+        try beginUpload(expectedSHA256: expectedSHA256, maxSize: maxSize, maxWireSize: .max, compressed: true)
+    }
+
+    /// Starts an upload that must produce content with hash `expectedSHA256`, held to two limits: at most
+    /// `maxSize` plain bytes and at most `maxWireSize` bytes as received.
+    /// - Parameter compressed: whether the chunks are a zstd stream (true) or the plain bytes.
+    public func beginUpload(
+        expectedSHA256: String, maxSize: Int64, maxWireSize: Int64, compressed: Bool
+    ) throws -> Upload {
         try BlobName.requireSHA256(expectedSHA256)
-        return try Upload(store: self, expectedSHA256: expectedSHA256, maxSize: maxSize)
+        return try Upload(
+            store: self, expectedSHA256: expectedSHA256, maxSize: maxSize, maxWireSize: maxWireSize,
+            compressed: compressed)
+    }
+
+    /// The most bytes a zstd stream of `plainBytes` bytes may take: zstd's worst case for incompressible
+    /// input (a block header per 128 KiB block) with generous room for frame headers and checksums.
+    public static func maxCompressedSize(ofPlainSize plainBytes: Int64) -> Int64 {
+        let plain = max(0, plainBytes)
+        guard plain < Int64.max / 2 else { return .max }
+        return plain + plain / 128 + (1 << 20)
     }
 
     /// Adds a blob from zstd-compressed chunks (any chunking). Refuses it, keeping nothing, unless the

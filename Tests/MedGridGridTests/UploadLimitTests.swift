@@ -1,0 +1,234 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+import MedGridCore
+import MedGridCoordinator
+import MedGridTesting
+import MedGridTransport
+import MedGridWorker
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Uploads are decompressed as a stream and stopped at the smaller of the maximum blob size and the
+/// project's remaining quota; JSON bodies are capped. Real coordinators over TLS on 127.0.0.1.
+@Suite(.serialized)
+struct UploadLimitTests {
+    static let limit: Int64 = 64 << 20
+
+    enum Binding: String, CaseIterable, Sendable { case maxBlobSize, projectQuota }
+
+    @Test("A 10 GB run of zeros compressed to about 1 MB is refused with 413 at the limit, without filling the disk",
+          arguments: Binding.allCases)
+    func zstdBombRefused(binding: Binding) async throws {
+        let state = try TestSupport.temporaryDirectory("medgrid-upload-bomb")
+        let server = try await TestServer(stateDirectory: state, pki: try TestPKI()) {
+            switch binding {
+            case .maxBlobSize: $0.maxBlobBytes = Self.limit
+            case .projectQuota: $0.projectQuotaBytes = Self.limit
+            }
+        }
+        let alice = try RawAPIClient(server: server, role: .user, name: "alice")
+
+        // 10 GB of zeros through the compressor, 1 MiB at a time; only the compressed stream is kept.
+        let (bomb, plainBytes) = try await onDispatchQueue { () throws -> (Data, Int64) in
+            let zeros = Data(count: 1 << 20)
+            let compressor = try ZstdStreamCompressor(level: 3)
+            var bomb = Data()
+            for _ in 0..<(10_000_000_000 / (1 << 20) + 1) { try compressor.compress(zeros) { bomb.append($0) } }
+            try compressor.finish { bomb.append($0) }
+            return (bomb, compressor.bytesIn)
+        }
+        #expect(plainBytes >= 10_000_000_000)
+        #expect(bomb.count < 4 << 20, "the bomb is \(bomb.count) bytes")
+
+        let baseline = directorySize(state)
+        let peak = LargestSample(baseline)
+        let sampler = Task {
+            while !Task.isCancelled {
+                peak.record(directorySize(state))
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        let started = Date()
+        // The name is any SHA-256: the upload must be stopped by its size, long before a hash could be checked.
+        let sha = ContentHash.sha256(Data("ten gigabytes of zeros".utf8))
+        let reply = try await alice.send(.PUT, "/v1/blobs/\(sha)", headers: [("Content-Encoding", "zstd")], body: bomb)
+        let elapsed = Date().timeIntervalSince(started)
+        sampler.cancel()
+        _ = await sampler.value
+
+        #expect(reply.status == 413, "\(reply.body)")
+        #expect(reply.body.contains("64 MiB (67108864 bytes)"), "\(reply.body)")
+        switch binding {
+        case .maxBlobSize: #expect(reply.body.contains("maximum file size"), "\(reply.body)")
+        case .projectQuota: #expect(reply.body.contains("remaining quota"), "\(reply.body)")
+        }
+        #expect(elapsed < 120, "refused after \(elapsed) s")
+        // At no time did the state directory grow by more than the limit (plus a little for the database).
+        let grown = peak.value - baseline
+        #expect(grown <= Self.limit + (4 << 20), "the state directory grew by \(grown) bytes")
+        // Nothing is left: no partial file, no blob.
+        let tmp = state.appendingPathComponent("blobs/tmp")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? []).isEmpty)
+        #expect(!server.coordinator.blobs.contains(sha))
+        #expect(directorySize(state) - baseline < 4 << 20)
+
+        // The coordinator still serves: a normal upload afterwards is stored.
+        let files = try TestSupport.temporaryDirectory("medgrid-upload-files")
+        let plain = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) })
+        let url = files.appendingPathComponent("file.bin")
+        try plain.write(to: url)
+        let client = try server.client(.user, "alice")
+        try await client.upload(fileAt: url, sha256: ContentHash.sha256(plain))
+        #expect(server.coordinator.blobs.contains(ContentHash.sha256(plain)))
+
+        await client.shutdown()
+        await alice.shutdown()
+        await server.stop()
+    }
+
+    @Test("Normal uploads, zstd and plain, are stored; a file past the project's remaining quota is refused with 413")
+    func normalUploadsAndQuota() async throws {
+        let state = try TestSupport.temporaryDirectory("medgrid-upload-quota")
+        let server = try await TestServer(stateDirectory: state, pki: try TestPKI()) { $0.projectQuotaBytes = 5 << 20 }
+        let files = try TestSupport.temporaryDirectory("medgrid-upload-files")
+        func randomFile(_ name: String, _ size: Int) throws -> (URL, String) {
+            var data = Data(count: size)
+            data.withUnsafeMutableBytes { raw in
+                var generator = SystemRandomNumberGenerator()
+                for i in stride(from: 0, to: size - 7, by: 8) { raw.storeBytes(of: generator.next(), toByteOffset: i, as: UInt64.self) }
+            }
+            let url = files.appendingPathComponent(name)
+            try data.write(to: url)
+            return (url, ContentHash.sha256(data))
+        }
+        let client = try server.client(.user, "alice")
+
+        // zstd on the wire (what `medgrid submit` sends).
+        let (first, firstSHA) = try randomFile("first", 3 << 20)
+        try await client.upload(fileAt: first, sha256: firstSHA)
+        #expect(server.coordinator.blobs.contains(firstSHA))
+
+        // Plain bytes, no Content-Encoding.
+        let alice = try RawAPIClient(server: server, role: .user, name: "alice")
+        let small = Data("a small plain file\n".utf8)
+        let plainReply = try await alice.send(.PUT, "/v1/blobs/\(ContentHash.sha256(small))", body: small)
+        #expect(plainReply.status == 201, "\(plainReply.body)")
+        #expect(server.coordinator.blobs.contains(ContentHash.sha256(small)))
+
+        // 3 MiB more does not fit in the 2 MiB left of alice's 5 MiB.
+        let (second, secondSHA) = try randomFile("second", 3 << 20)
+        let error = await #expect(throws: MedGridError.self) { try await client.upload(fileAt: second, sha256: secondSHA) }
+        #expect(error?.message.contains("413") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("remaining quota") == true, "\(String(describing: error))")
+        #expect(!server.coordinator.blobs.contains(secondSHA))
+
+        // Another user's project has its own quota.
+        let bob = try server.client(.user, "bob")
+        try await bob.upload(fileAt: second, sha256: secondSHA)
+        #expect(server.coordinator.blobs.contains(secondSHA))
+
+        // Knowing a stored blob's hash is not enough: the upload must carry its content.
+        let forged = try await alice.send(.PUT, "/v1/blobs/\(secondSHA)", body: Data("not the content".utf8))
+        #expect(forged.status == 409, "\(forged.body)")
+
+        for c in [client, bob] { await c.shutdown() }
+        await alice.shutdown()
+        await server.stop()
+    }
+
+    @Test("A JSON body over the 32 MiB cap is refused with 413 naming the cap; an inventory of 100,000 files fits")
+    func jsonBodyCap() async throws {
+        let server = try await TestServer(stateDirectory: try TestSupport.temporaryDirectory("medgrid-json-cap"), pki: try TestPKI())
+        let alice = try RawAPIClient(server: server, role: .user, name: "alice")
+        let cap = MedGridRequestContext.maxJSONBodyBytes
+        #expect(cap == 32 << 20)
+
+        var huge = Data("{\"manifest\":\"".utf8)
+        huge.append(Data(repeating: UInt8(ascii: "a"), count: cap + 1024))
+        huge.append(Data("\",\"fileName\":\"x.yaml\",\"inventory\":{\"files\":[],\"root\":\"\"}}".utf8))
+        let refused = try await alice.send(.POST, "/v1/jobs", headers: [("Content-Type", "application/json")], body: huge)
+        #expect(refused.status == 413, "\(refused.body.prefix(300))")
+        #expect(refused.body.contains("32 MiB (33554432 bytes)"), "\(refused.body.prefix(300))")
+
+        // 100,000 files with BIDS-like paths of about 90 bytes: the offer fits and is answered.
+        let body = try await onDispatchQueue {
+            let files = (0..<100_000).map { i in
+                DatasetInventory.File(
+                    path: String(format: "sub-%06d/ses-01/anat/sub-%06d_ses-01_acq-mprage_rec-norm_run-1_T1w.nii.gz", i / 4, i),
+                    sha256: ContentHash.sha256(Data("file \(i)".utf8)), size: 12_345_678)
+            }
+            return try JSONEncoder().encode(API.DatasetOffer(inventory: DatasetInventory(files: files)))
+        }
+        #expect(body.count < cap, "an inventory of 100,000 files takes \(body.count) bytes")
+        let offered = try await alice.send(.POST, "/v1/datasets", headers: [("Content-Type", "application/json")], body: body, timeout: 300)
+        #expect(offered.status == 200, "\(offered.body.prefix(300))")
+        let needs = try JSONDecoder().decode(API.DatasetNeeds.self, from: Data(offered.body.utf8))
+        #expect(needs.missing.count == 100_000)
+
+        await alice.shutdown()
+        await server.stop()
+    }
+}
+
+/// Runs CPU-heavy test setup on a Dispatch queue, leaving the concurrency pool's few threads to the
+/// coordinator under test, which runs in this process.
+func onDispatchQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// The largest of the values recorded, from any task.
+final class LargestSample: Sendable {
+    private let largest: Mutex<Int64>
+    init(_ first: Int64) { largest = Mutex(first) }
+    func record(_ value: Int64) { largest.withLock { $0 = max($0, value) } }
+    var value: Int64 { largest.withLock { $0 } }
+}
+
+/// The total size of the regular files under `url`.
+func directorySize(_ url: URL) -> Int64 {
+    guard let walk = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey]) else { return 0 }
+    var total: Int64 = 0
+    for case let file as URL in walk {
+        guard let values = try? file.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]), values.isRegularFile == true else { continue }
+        total += Int64(values.fileSize ?? 0)
+    }
+    return total
+}
+
+/// HTTPS requests with a client certificate that return the status and body as they are, refusals included.
+final class RawAPIClient: Sendable {
+    let client: HTTPClient
+    let baseURL: String
+
+    init(server: TestServer, role: Role, name: String) throws {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: try server.pki.clientTLS(role, name))
+        configuration.decompression = .disabled
+        client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        baseURL = server.url
+    }
+
+    func send(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: Data? = nil, timeout: Int64 = 120
+    ) async throws -> (status: Int, body: String) {
+        let response = try await start(method, path, headers: headers, body: body, timeout: timeout)
+        var buffer = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), buffer.readString(length: buffer.readableBytes) ?? "")
+    }
+
+    /// Sends a request and returns once the reply's head arrived; its body is left to the caller.
+    func start(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: Data? = nil, timeout: Int64 = 120
+    ) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        return try await client.execute(request, timeout: .seconds(timeout))
+    }
+
+    func shutdown() async { try? await client.shutdown() }
+}
