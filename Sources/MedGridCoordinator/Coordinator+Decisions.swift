@@ -23,6 +23,11 @@ extension Coordinator {
                 events.append((ref.job, ref.index, "succeeded", "attempt \(attempt) on \(worker)"))
             case .duplicateResult:
                 break
+            case .resultRefused(let ref, let worker, let lease):
+                refusedResults += 1
+                let known = plans[ref.job] != nil
+                events.append((known ? ref.job : nil, known ? ref.index : nil, "result-refused", "from \(worker) under lease \(lease), which it does not hold for \(ref)"))
+                logger.warning("refused a result from a worker that does not hold the lease", metadata: ["medgrid.worker": "\(worker)", "medgrid.task": "\(ref)"])
             case .taskRequeued(let ref, let failure, let attempt, _):
                 touched.insert(ref)
                 events.append((ref.job, ref.index, "retry", "attempt \(attempt) failed: \(failure.kind.rawValue): \(failure.message)"))
@@ -100,14 +105,57 @@ extension Coordinator {
         wakeAll()
     }
 
-    /// Builds the job's canonical report from the stored results and records the job as finished.
+    /// Builds the job's canonical report from the stored results and records the job as finished. The
+    /// report (aggregation, and a Benchmark's bootstrap ranking) is built off the actor, so heartbeats and
+    /// leases are served meanwhile; until it is stored the job reads as running. A coordinator stopped
+    /// before then builds it again when it resumes the job.
     func finish(job id: String, status: JobStatus) throws {
         guard let plan = plans[id] else { return }
         let (outputs, failures, nondeterministic) = try store.read { tx in
             (try tx.outputs(of: id), try tx.failures(of: id), try tx.nondeterministicTasks(of: id))
         }
-        var report = JobReportBuilder(suite: suite, medgridVersion: configuration.medgridVersion)
-            .build(plan: plan, status: status, outputs: outputs, failures: failures, roundResults: rounds[id]?.results ?? [:])
+        let roundResults = rounds[id]?.results ?? [:]
+        let generation = (reportsInProgress[id] ?? 0) + 1
+        reportsInProgress[id] = generation
+        let suite = suite, version = configuration.medgridVersion
+        reportTasks[id] = Task.detached { [weak self] in
+            let text = Self.buildReport(
+                plan: plan, status: status, outputs: outputs, failures: failures, nondeterministic: nondeterministic,
+                roundResults: roundResults, suite: suite, medgridVersion: version)
+            await self?.recordReport(job: id, status: status, text: text, failed: failures.count, generation: generation)
+        }
+    }
+
+    /// Waits until every report being built is stored (the actor stays free meanwhile): a result or cancel
+    /// that ended a job is answered once its report can be read.
+    func reportsStored() async {
+        while let task = reportTasks.values.first {
+            await task.value
+        }
+    }
+
+    /// Stores a finished job's report, unless a newer one for the same job is being built.
+    func recordReport(job id: String, status: JobStatus, text: String, failed: Int, generation: Int) {
+        guard reportsInProgress[id] == generation else { return }  // a newer build of the same report will store it
+        do {
+            let t = now
+            try store.write { tx in try tx.finishJob(id, status: status, report: text, now: t) }
+            logger.info("job finished", metadata: ["medgrid.job": "\(id)", "medgrid.status": "\(status.rawValue)", "medgrid.failed": "\(failed)"])
+        } catch {
+            logger.error("could not store a finished job's report; it is built again when the coordinator restarts", metadata: ["medgrid.job": "\(id)", "medgrid.error": "\(error)"])
+        }
+        reportsInProgress[id] = nil
+        reportTasks[id] = nil
+        wakeAll()
+    }
+
+    /// The canonical report text: the plan's reduction, a Benchmark's ranking, nondeterministic tasks.
+    nonisolated static func buildReport(
+        plan: Plan, status: JobStatus, outputs: [Int: JSONValue], failures: [Int: TaskFailure], nondeterministic: [Int],
+        roundResults: [String: JSONValue], suite: any KernelSuite, medgridVersion: String
+    ) -> String {
+        var report = JobReportBuilder(suite: suite, medgridVersion: medgridVersion)
+            .build(plan: plan, status: status, outputs: outputs, failures: failures, roundResults: roundResults)
         // A Benchmark's ranking is derived from its per-case scores, in the report beside them.
         if let metrics = plan.metrics, let scores = report["scores"]?.arrayValue, case .object(var o) = report {
             do {
@@ -122,10 +170,6 @@ extension Coordinator {
             o["nondeterministicTasks"] = .array(nondeterministic.map { .string(plan.task(at: $0).id) })
             report = .object(o)
         }
-        let text = CanonicalJSON.encode(report)
-        let t = now
-        try store.write { tx in try tx.finishJob(id, status: status, report: text, now: t) }
-        logger.info("job finished", metadata: ["medgrid.job": "\(id)", "medgrid.status": "\(status.rawValue)", "medgrid.failed": "\(failures.count)"])
-        wakeAll()
+        return CanonicalJSON.encode(report)
     }
 }

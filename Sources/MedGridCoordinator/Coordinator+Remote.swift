@@ -4,29 +4,18 @@ public import MedGridCore
 public import MedGridTransport
 
 extension Coordinator {
-    /// Which of an offered dataset's files the coordinator does not hold yet.
-    public func offer(_ inventory: DatasetInventory) throws -> API.DatasetNeeds {
-        for f in inventory.files { try Self.checkRelativePath(f.path) }
-        var missing: [String] = []
-        var seen = Set<String>()
-        for f in inventory.files where seen.insert(f.sha256).inserted {
-            // A stored copy that no longer matches its hash is quarantined and asked for again.
-            if !blobs.contains(f.sha256) || (try? ensureVerified(f.sha256)) == nil { missing.append(f.sha256) }
-        }
-        return API.DatasetNeeds(root: inventory.root, missing: missing)
-    }
-
-    /// A manifest submitted over the API, over a dataset whose files were uploaded as blobs. The
-    /// coordinator lays out a view of the dataset's small descriptive files (dataset.json, or the cohort
-    /// table it must count) to validate and plan; workers fetch the files by hash.
-    public func submitRemote(_ request: API.SubmitJob) throws -> String {
+    /// A manifest submitted over the API, over a dataset whose files the caller's project uploaded as
+    /// blobs. The coordinator lays out a view of the dataset's small descriptive files (dataset.json, or
+    /// the cohort table it must count) to validate and plan; workers fetch the files by hash.
+    public nonisolated func submitRemote(_ request: API.SubmitJob, for caller: Caller) async throws -> String {
+        let project = try await project(request.project, for: caller, to: "submit a job to")
         let inventory = DatasetInventory(files: request.inventory.files)
         guard inventory.root == request.inventory.root else {
             throw MedGridError(.invalidInput, "the inventory's root \(request.inventory.root) does not match its files (computed \(inventory.root))")
         }
-        let needs = try offer(inventory)
+        let needs = try await offer(inventory, project: project, for: caller)
         guard needs.missing.isEmpty else {
-            throw MedGridError(.conflict, "\(needs.missing.count) file(s) of dataset \(inventory.root.prefix(16))… have not been uploaded (offer the dataset and upload the missing blobs first)")
+            throw MedGridError(.conflict, "\(needs.missing.count) file(s) of dataset \(inventory.root.prefix(16))… have not been uploaded to project \(project) (offer the dataset and upload the missing blobs first)")
         }
         let view = try materializeView(inventory)
         let loader = ManifestLoader(catalog: suite)
@@ -36,12 +25,19 @@ extension Coordinator {
         } catch let e as ManifestValidationError {
             throw MedGridError(.invalidInput, e.description)
         }
-        return try submit(manifest, inventory: inventory, sharedFilesystem: false, reuseUnfinished: false)
+        // A site's rows go only to workers the CA labelled for that site: the label must be one a flag cannot claim.
+        if case .sites(_, let label, _) = manifest.input, !configuration.certificateOnlyLabels.contains(label) {
+            throw MedGridError(.invalidInput, "\(request.fileName): spec.sites.label is \(label); site-local data go only to workers whose certificate carries the site, by a label this coordinator takes from certificates only (\(configuration.certificateOnlyLabels.sorted().joined(separator: ", ")))")
+        }
+        guard (manifest.project ?? caller.personalProject) == project else {
+            throw MedGridError(.invalidInput, "\(request.fileName): spec.project is \(manifest.project ?? "not set (the personal project \(caller.personalProject))"), but the files were offered to project \(project); send the same project with the offer, the uploads and the job (medgrid submit does)")
+        }
+        return try await submit(manifest, inventory: inventory, sharedFilesystem: false, reuseUnfinished: false, project: project, submittedBy: caller.name)
     }
 
     /// `<state>/views/<root>/`: dataset.json (or the cohort table) decompressed, other files as empty
     /// placeholders so the layout checks pass. Returns the folder, or the table file for a cohort.
-    func materializeView(_ inventory: DatasetInventory) throws -> URL {
+    nonisolated func materializeView(_ inventory: DatasetInventory) throws -> URL {
         let dir = stateDirectory.appendingPathComponent("views/\(inventory.root)")
         let isDataset = inventory.file(DecathlonDataset.descriptorName) != nil
         let fm = FileManager.default
@@ -75,23 +71,27 @@ extension Coordinator {
     }
 
     /// Checks a stored blob before it is used: re-hashed whenever its file changed (size or modification
-    /// time) since it was last verified. A corrupt blob is quarantined and an integrity error thrown.
-    public func ensureVerified(_ sha256: String) throws {
+    /// time) since it was last verified, off the actor. A corrupt blob is quarantined and an integrity error thrown.
+    public nonisolated func ensureVerified(_ sha256: String) async throws {
         guard let file = blobs.compressedFile(sha256) else {
             throw MedGridError(.notFound, "no blob \(sha256.prefix(12))… on this coordinator")
         }
         let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
         let stamp = BlobStamp(size: (attributes?[.size] as? Int) ?? -1, modified: (attributes?[.modificationDate] as? Date) ?? .distantPast)
-        if verifiedBlobs[sha256] == stamp { return }
+        if await verifiedBlobs[sha256] == stamp { return }
         do {
             try blobs.verify(sha256)
-            verifiedBlobs[sha256] = stamp
+            await recordVerification(sha256, stamp)
         } catch {
-            verifiedBlobs[sha256] = nil
+            await recordVerification(sha256, nil)
             blobs.quarantine(sha256)
             logger.error("stored blob failed verification; quarantined", metadata: ["medgrid.blob": "\(sha256.prefix(16))"])
             throw MedGridError(.integrity, "the coordinator's copy of blob \(sha256.prefix(12))… was corrupt and has been quarantined; submit the manifest again to upload it anew")
         }
+    }
+
+    func recordVerification(_ sha256: String, _ stamp: BlobStamp?) {
+        verifiedBlobs[sha256] = stamp
     }
 
     /// Re-hashes every stored blob of a dataset.
@@ -115,14 +115,9 @@ extension Coordinator {
         }
         let counts = try progress(of: id)
         return API.JobStatusReply(
-            id: id, name: job.name, status: scheduler.status(of: id) ?? job.status,
+            id: id, name: job.name, status: jobStatus(id) ?? job.status,
             tasks: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             pendingReasons: pendingReasons(of: id), submittedAt: job.submittedAt, finishedAt: job.finishedAt)
-    }
-
-    public func jobList() throws -> API.JobList {
-        let jobs = try store.read { try $0.jobs() }
-        return API.JobList(jobs: try jobs.map { try statusReply($0.id) })
     }
 
     /// The canonical report of a finished job.
@@ -143,9 +138,9 @@ extension Coordinator {
 
 extension Coordinator {
     /// Jobs by status, tasks by phase, outstanding leases and connected workers.
-    public func metricsSample() -> (jobs: [JobStatus: Int], tasks: [TaskPhase: Int], leases: Int, workers: Int) {
+    public func metricsSample() -> (jobs: [JobStatus: Int], tasks: [TaskPhase: Int], leases: Int, workers: Int, refusedResults: Int, refusedAccesses: Int) {
         let t = scheduler.totals
-        return (t.jobs, t.tasks, scheduler.leaseCount, scheduler.connectedWorkers.count)
+        return (t.jobs, t.tasks, scheduler.leaseCount, scheduler.connectedWorkers.count, refusedResults, refusedAccesses)
     }
 }
 

@@ -71,8 +71,11 @@ extension Coordinator: CoordinatorLink {
         return WorkerProtocol.HeartbeatReply(stop: stop.sorted().map(\.description), known: known)
     }
 
+    /// Records a batch of results; a job they end is answered once its report is stored.
     public func submit(_ batch: WorkerProtocol.ResultBatch) async throws -> WorkerProtocol.ResultAck {
-        try metered { try submitNow(batch) }
+        let ack = try metered { try submitNow(batch) }
+        await reportsStored()
+        return ack
     }
 
     func submitNow(_ batch: WorkerProtocol.ResultBatch) throws -> WorkerProtocol.ResultAck {
@@ -81,7 +84,6 @@ extension Coordinator: CoordinatorLink {
         var newResults: [TaskResult] = []
         var duplicates: [TaskResult] = []
         for r in batch.results {
-            guard plans[r.task.job] != nil else { continue }
             let d = scheduler.complete(r.task, worker: batch.worker, lease: r.lease, failure: r.output == nil ? (r.failure ?? TaskFailure(kind: .kernelError, message: "no output")) : nil, now: t)
             for x in d {
                 if case .taskSucceeded(let ref, _, _) = x, ref == r.task { newResults.append(r) }
@@ -112,7 +114,11 @@ extension Coordinator: CoordinatorLink {
                 try finish(job: job, status: scheduler.status(of: job)!)
             }
         }
-        return WorkerProtocol.ResultAck(accepted: batch.results.map(\.task.description))
+        let refused = decisions.compactMap { d -> String? in
+            if case .resultRefused(let ref, _, _) = d { return ref.description }
+            return nil
+        }
+        return WorkerProtocol.ResultAck(accepted: batch.results.map(\.task.description), refused: refused.isEmpty ? nil : refused)
     }
 
     public func leave(worker: String) async throws {

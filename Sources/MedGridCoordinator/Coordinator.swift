@@ -13,6 +13,15 @@ public actor Coordinator {
         /// How often leases are checked for expiry and cancel requests are read from the store.
         public var tickInterval: Double = 0.5
         public var medgridVersion = "0.1.0"
+        /// The largest dataset file (plain bytes) an upload may hold.
+        public var maxBlobBytes: Int64 = 8 << 30
+        /// The plain bytes of uploaded dataset files each project may hold.
+        public var projectQuotaBytes: Int64 = 1 << 40
+        /// TLS handshake and idle timeouts, the connection cap and event streams per user (the HTTPS API).
+        public var connections = ConnectionLimits()
+        /// Placement labels that decide access to data (a site's rows): a worker has them only when its
+        /// certificate carries them (`medgrid tls cert create --worker NAME --label site=A`), never by a flag.
+        public var certificateOnlyLabels: Set<String> = ["site"]
         public init() {}
 
         public static func defaults(configure: (inout Configuration) -> Void) -> Configuration {
@@ -26,9 +35,9 @@ public actor Coordinator {
     /// Uploaded dataset files, content-addressed and zstd-compressed at rest.
     public nonisolated let blobs: BlobStore
     nonisolated let stateDirectory: URL
-    let suite: any KernelSuite
-    let configuration: Configuration
-    let logger: Logger
+    nonisolated let suite: any KernelSuite
+    nonisolated let configuration: Configuration
+    nonisolated let logger: Logger
     var scheduler: Scheduler
     var plans: [String: Plan] = [:]
     /// Multi-round jobs: where each is (states broadcast to the current round, finished results).
@@ -40,6 +49,13 @@ public actor Coordinator {
     var verifiedBlobs: [String: BlobStamp] = [:]
     /// CPU time this coordinator spent handling events, in nanoseconds (thread CPU clock).
     var cpuNanoseconds: UInt64 = 0
+    /// Jobs whose report is being built off the actor, with the generation of the latest build.
+    var reportsInProgress: [String: Int] = [:]
+    var reportTasks: [String: Task<Void, Never>] = [:]
+    /// Results refused because their sender did not hold the task's lease (for `/metrics`).
+    public internal(set) var refusedResults = 0
+    /// Requests refused for want of membership or role (for `/metrics`).
+    public internal(set) var refusedAccesses = 0
     var lastSnapshot = 0.0
 
     public init(stateDirectory: URL, suite: any KernelSuite, configuration: Configuration = .init(), logger: Logger) throws {
@@ -78,17 +94,38 @@ public actor Coordinator {
 
     var now: Double { Date().timeIntervalSince1970 }
 
+    /// The user of this process, for jobs submitted in-process (`medgrid run`): their personal project.
+    static var localUser: String {
+        let name = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+        let cleaned = String(name.lowercased().map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? $0 : "-" }.prefix(56))
+        return cleaned.isEmpty ? "local" : cleaned
+    }
+
     // MARK: Users
 
     /// Plans a manifest and starts the job. With `reuseUnfinished`, an unfinished job with the same
     /// manifest and data is returned instead (so `medgrid run` after a crash resumes it).
-    public func submit(_ manifest: Manifest, reuseUnfinished: Bool = false) throws -> String {
-        try submit(manifest, inventory: nil, sharedFilesystem: true, reuseUnfinished: reuseUnfinished)
+    public func submit(_ manifest: Manifest, reuseUnfinished: Bool = false) async throws -> String {
+        try await submit(manifest, inventory: nil, sharedFilesystem: true, reuseUnfinished: reuseUnfinished)
     }
 
     /// Plans and starts a job. Without an `inventory` the input is hashed where the manifest points;
     /// with one (an upload), the input is the coordinator's blobs and workers fetch them by hash.
-    func submit(_ manifest: Manifest, inventory given: DatasetInventory?, sharedFilesystem: Bool, reuseUnfinished: Bool) throws -> String {
+    /// Hashing and planning run off the actor, so heartbeats and leases are served meanwhile.
+    func submit(
+        _ manifest: Manifest, inventory given: DatasetInventory?, sharedFilesystem: Bool, reuseUnfinished: Bool,
+        project: String? = nil, submittedBy: String? = nil
+    ) async throws -> String {
+        let plan = try await Self.prepare(manifest, inventory: given, sharedFilesystem: sharedFilesystem, suite: suite, store: store)
+        let owner = submittedBy ?? Self.localUser
+        return try start(plan, reuseUnfinished: reuseUnfinished, project: project ?? manifest.project ?? Project.personal(owner), submittedBy: owner)
+    }
+
+    /// The heavy part of a submission, on no actor: hashing a local dataset, checking it against its
+    /// registration, and planning.
+    nonisolated static func prepare(
+        _ manifest: Manifest, inventory given: DatasetInventory?, sharedFilesystem: Bool, suite: any KernelSuite, store: Store
+    ) async throws -> Plan {
         // Site-local cohort data are never read here: the plan names the sites, their workers read the rows.
         let inventory = try given ?? (manifest.input.isSiteLocal ? DatasetInventory(files: []) : DatasetInventory.scan(manifest.inputURL))
         if given == nil, !manifest.input.isSiteLocal, let registered = try store.read({ try $0.dataset(location: manifest.inputURL.path) }) {
@@ -100,6 +137,11 @@ public actor Coordinator {
         }
         var plan = try Planner(suite: suite).plan(manifest, inventory: inventory)
         plan.sharedFilesystem = sharedFilesystem
+        return plan
+    }
+
+    /// Starts a planned job: its rows in the store, its tasks in the scheduler.
+    func start(_ plan: Plan, reuseUnfinished: Bool, project: String, submittedBy owner: String) throws -> String {
         if reuseUnfinished, let existing = plans.first(where: { $0.value.contentKey == plan.contentKey && scheduler.status(of: $0.key) == .running }) {
             logger.info("job already running with the same manifest and data", metadata: ["medgrid.job": "\(existing.key)"])
             return existing.key
@@ -113,7 +155,7 @@ public actor Coordinator {
         let id = try store.write { tx -> String in
             let seq = try tx.nextJobSeq()
             let id = "\(finalPlan.jobName)-\(seq)"
-            try tx.insertJob(id: id, seq: seq, plan: finalPlan, now: t)
+            try tx.insertJob(id: id, seq: seq, plan: finalPlan, project: project, submittedBy: owner, now: t)
             if let round0 { try tx.insertRound(job: id, record: round0, tasks: [], now: t) }
             return id
         }
@@ -128,13 +170,18 @@ public actor Coordinator {
         return id
     }
 
-    /// Cancels a job; running tasks are told to stop at their next heartbeat.
-    public func cancel(job id: String) throws {
+    /// Cancels a job; running tasks are told to stop at their next heartbeat. Returns once the cancelled
+    /// job's report is stored.
+    public func cancel(job id: String) async throws {
         _ = try store.write { [now] tx in try tx.requestCancel(id, now: now) }
         try apply(scheduler.cancel(job: id), touched: [])
+        await reportsStored()
     }
 
-    public func jobStatus(_ id: String) -> JobStatus? { scheduler.status(of: id) }
+    /// A job's status; a job whose report is still being built reads as running.
+    public func jobStatus(_ id: String) -> JobStatus? {
+        reportsInProgress[id] != nil ? .running : scheduler.status(of: id)
+    }
 
     /// Task counts by phase, live from the scheduler (or from the store for finished jobs).
     public func progress(of id: String) throws -> [TaskPhase: Int] {

@@ -84,6 +84,21 @@ public final class Store: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'published leaderboard versions are immutable'); END;
                 """)
         }
+        // Projects: who may see which jobs, datasets, reports and blobs. A job belongs to one project; a
+        // blob is referenced by each project that uploaded it (datasets are de-duplicated within a project only).
+        m.registerMigration("v4-projects") { db in
+            try db.execute(sql: """
+                CREATE TABLE projects (name TEXT PRIMARY KEY, created_at REAL NOT NULL, created_by TEXT NOT NULL);
+                CREATE TABLE project_members (
+                    project TEXT NOT NULL REFERENCES projects(name), user TEXT NOT NULL, added_at REAL NOT NULL,
+                    PRIMARY KEY (project, user));
+                CREATE TABLE project_blobs (
+                    project TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, added_at REAL NOT NULL,
+                    PRIMARY KEY (project, sha256));
+                ALTER TABLE jobs ADD COLUMN project TEXT NOT NULL DEFAULT '';
+                ALTER TABLE jobs ADD COLUMN submitted_by TEXT NOT NULL DEFAULT '';
+                """)
+        }
         return m
     }
 
@@ -121,6 +136,10 @@ public struct StoredJob: Sendable {
     public var submittedAt: Double
     public var finishedAt: Double?
     public var report: String?
+    /// The project the job belongs to (empty for jobs stored before projects existed: admins only).
+    public var project: String = ""
+    /// Who submitted it (a certificate's name, or the local user).
+    public var submittedBy: String = ""
 }
 
 /// A task row as stored.

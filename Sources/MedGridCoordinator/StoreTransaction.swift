@@ -21,10 +21,10 @@ public struct StoreTransaction {
         (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs")) ?? 1
     }
 
-    public func insertJob(id: String, seq: Int, plan: Plan, now: Double) throws {
+    public func insertJob(id: String, seq: Int, plan: Plan, project: String = "", submittedBy: String = "", now: Double) throws {
         try db.execute(
-            sql: "INSERT INTO jobs (id, seq, name, content_key, plan, status, submitted_at) VALUES (?, ?, ?, ?, ?, 'running', ?)",
-            arguments: [id, seq, plan.jobName, plan.contentKey, try Self.json(plan), now])
+            sql: "INSERT INTO jobs (id, seq, name, content_key, plan, status, submitted_at, project, submitted_by) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+            arguments: [id, seq, plan.jobName, plan.contentKey, try Self.json(plan), now, project, submittedBy])
         let insert = try db.makeStatement(sql: "INSERT INTO tasks (job_id, idx, task_id, phase) VALUES (?, ?, ?, 'pending')")
         for t in plan.tasks { try insert.execute(arguments: [id, t.index, t.id]) }
         try event(job: id, task: nil, kind: "submitted", detail: "\(plan.tasks.count) tasks, dataset \(plan.datasetRoot.prefix(16))…", now: now)
@@ -61,7 +61,8 @@ public struct StoreTransaction {
         StoredJob(
             id: row["id"], seq: row["seq"], name: row["name"], plan: try decode(Plan.self, row["plan"]),
             status: JobStatus(rawValue: row["status"]) ?? .running, cancelRequested: (row["cancel_requested"] as Int) != 0,
-            submittedAt: row["submitted_at"], finishedAt: row["finished_at"], report: row["report"])
+            submittedAt: row["submitted_at"], finishedAt: row["finished_at"], report: row["report"],
+            project: row["project"], submittedBy: row["submitted_by"])
     }
 
     public func finishJob(_ id: String, status: JobStatus, report: String, now: Double) throws {
@@ -169,6 +170,13 @@ public struct StoreTransaction {
 
     public func events(of job: String, limit: Int = 1000) throws -> [(at: Double, task: Int?, kind: String, detail: String)] {
         try Row.fetchAll(db, sql: "SELECT * FROM events WHERE job_id = ? ORDER BY seq DESC LIMIT ?", arguments: [job, limit]).reversed().map {
+            ($0["at"], $0["task_idx"], $0["kind"], $0["detail"])
+        }
+    }
+
+    /// Events that belong to no job (worker, project and access events), oldest first.
+    public func gridEvents(limit: Int = 1000) throws -> [(at: Double, task: Int?, kind: String, detail: String)] {
+        try Row.fetchAll(db, sql: "SELECT * FROM events WHERE job_id IS NULL ORDER BY seq DESC LIMIT ?", arguments: [limit]).reversed().map {
             ($0["at"], $0["task_idx"], $0["kind"], $0["detail"])
         }
     }

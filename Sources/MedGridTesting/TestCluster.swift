@@ -26,6 +26,11 @@ public struct TestPKI: Sendable {
         try ca.issue(role: role, name: name, subjectAlternativeNames: role == .coordinator ? ["127.0.0.1", "localhost"] : [], validityDays: validityDays, into: directory, now: now, overwrite: true)
     }
 
+    /// A certificate with placement labels signed into it (`medgrid tls cert create --worker NAME --label k=v`).
+    public func issue(_ role: Role, _ name: String, labels: [String: String], validityDays: Int = 30, now: Date = Date()) throws -> IssuedFiles {
+        try ca.issue(role: role, name: name, subjectAlternativeNames: role == .coordinator ? ["127.0.0.1", "localhost"] : [], validityDays: validityDays, labels: labels, into: directory, now: now, overwrite: true)
+    }
+
     public func serverTLS() throws -> TLSConfiguration {
         let f = try issue(.coordinator, "coordinator")
         return try TLSFiles.serverConfiguration(certificate: f.certificate, privateKey: f.privateKey, trustRoot: caFile)
@@ -43,20 +48,36 @@ public final class TestServer: Sendable {
     public let coordinator: Coordinator
     public let port: Int
     public let pki: TestPKI
+    /// The server's live connection counts.
+    public let connections: ConnectionGauge
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    public init(stateDirectory: URL, pki: TestPKI, leaseTTL: Double = 3, port requestedPort: Int = 0, logger given: Logger? = nil) async throws {
+    /// - Parameter configure: changes to the coordinator's configuration (limits, quotas), applied last.
+    public init(
+        stateDirectory: URL, pki: TestPKI, leaseTTL: Double = 3, port requestedPort: Int = 0, logger given: Logger? = nil,
+        configure: (inout Coordinator.Configuration) -> Void = { _ in }
+    ) async throws {
         var logger = given ?? Logger(label: "medgrid.test.server")
         if given == nil { logger.logLevel = .critical }
         coordinator = try Coordinator(
             stateDirectory: stateDirectory, suite: KernelRegistry.standard,
-            configuration: .defaults { $0.scheduler.leaseTTL = leaseTTL; $0.scheduler.heartbeatInterval = leaseTTL / 4; $0.tickInterval = 0.1 },
+            configuration: .defaults {
+                $0.scheduler.leaseTTL = leaseTTL; $0.scheduler.heartbeatInterval = leaseTTL / 4; $0.tickInterval = 0.1
+                // This server shares the test process's cooperative threads with tests that wait for child
+                // processes synchronously, and the client-certificate check of each handshake needs one: on a
+                // busy 2-core machine a handshake, or a request's handler, can wait longer than a real
+                // coordinator's limits allow.
+                $0.connections.handshakeTimeout = .seconds(120)
+                $0.connections.idleTimeout = .seconds(600)
+                configure(&$0)
+            },
             logger: logger)
         self.pki = pki
         let server = CoordinatorServer(
             coordinator: coordinator, tls: try pki.serverTLS(), clientCAPEM: [UInt8](try Data(contentsOf: pki.caFile)),
             host: "127.0.0.1", port: requestedPort, logger: logger)
+        connections = server.connectionGauge
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try server.application { continuation.yield($0) }
         let group = ServiceGroup(services: [app, CoordinatorClock(coordinator: coordinator)], gracefulShutdownSignals: [], logger: logger)

@@ -137,7 +137,7 @@ struct SchedulerTests {
         #expect(s.complete(lease.tasks[0], worker: "w", lease: lease.id, failure: nil, now: 1).isEmpty)
     }
 
-    @Test("a late result after lease expiry is accepted once; the first valid result wins")
+    @Test("a result under an expired lease is refused: only the current leaseholder's result counts")
     func lateResult() {
         var s = Scheduler(configuration: Self.config(ttl: 5))
         _ = s.submit(job: "j", taskCount: 1, priority: 0, placement: [:], retries: Self.retries())
@@ -147,15 +147,41 @@ struct SchedulerTests {
         _ = s.register(worker: "b", labels: [:], slots: 1, now: 6)
         let lb = Self.granted(s.requestLease(worker: "b", maxTasks: 1, now: 6))!
         let ref = la.tasks[0]
-        // a comes back after a network split with a finished result: accepted, and b is told to stop.
+        // a comes back after a network split with a finished result: no longer the holder, refused.
         _ = s.register(worker: "a", labels: [:], slots: 1, heldLeases: [la.id], now: 7)
-        let d = s.complete(ref, worker: "a", lease: la.id, failure: nil, now: 7)
-        #expect(d.contains(.taskSucceeded(ref, worker: "a", attempt: 2)))
-        #expect(d.contains(.stopTasks(worker: "b", tasks: [ref])))
+        #expect(s.complete(ref, worker: "a", lease: la.id, failure: nil, now: 7) == [.resultRefused(ref, worker: "a", lease: la.id)])
+        #expect(s.phase(of: ref) == .leased)
+        // b holds the lease: its result counts.
+        let d = s.complete(ref, worker: "b", lease: lb.id, failure: nil, now: 8)
+        #expect(d.contains(.taskSucceeded(ref, worker: "b", attempt: 2)))
         #expect(d.contains(.jobFinished("j", .succeeded)))
-        // b's result arrives too: a duplicate, for the store to compare.
-        #expect(s.complete(ref, worker: "b", lease: lb.id, failure: nil, now: 8) == [.duplicateResult(ref, worker: "b")])
         #expect(s.inFlight(worker: "b") == 0)
+        // b sends it again (its acknowledgement was lost): a duplicate for the store to compare, not a new result.
+        #expect(s.complete(ref, worker: "b", lease: lb.id, failure: nil, now: 9) == [.duplicateResult(ref, worker: "b")])
+    }
+
+    @Test("forged results are refused: another worker's lease, a pending task, an unknown task, a failure under someone else's lease")
+    func forgedResults() {
+        var s = Scheduler(configuration: Self.config())
+        _ = s.submit(job: "j", taskCount: 3, priority: 0, placement: [:], retries: Self.retries())
+        _ = s.register(worker: "honest", labels: [:], slots: 1, now: 0)
+        _ = s.register(worker: "mallory", labels: [:], slots: 1, now: 0)
+        let lease = Self.granted(s.requestLease(worker: "honest", maxTasks: 1, now: 0))!
+        let leased = lease.tasks[0]
+        let pending = TaskRef(job: "j", index: 2)
+        // mallory copies the honest worker's lease ID: still not the holder.
+        #expect(s.complete(leased, worker: "mallory", lease: lease.id, failure: nil, now: 1) == [.resultRefused(leased, worker: "mallory", lease: lease.id)])
+        #expect(s.complete(leased, worker: "mallory", lease: lease.id, failure: TaskFailure(kind: .kernelError, message: "x"), now: 1)
+            == [.resultRefused(leased, worker: "mallory", lease: lease.id)])
+        #expect(s.complete(pending, worker: "mallory", lease: "made-up", failure: nil, now: 1) == [.resultRefused(pending, worker: "mallory", lease: "made-up")])
+        #expect(s.complete(pending, worker: "honest", lease: lease.id, failure: nil, now: 1) == [.resultRefused(pending, worker: "honest", lease: lease.id)])
+        let unknown = TaskRef(job: "nope", index: 0)
+        #expect(s.complete(unknown, worker: "mallory", lease: "x", failure: nil, now: 1) == [.resultRefused(unknown, worker: "mallory", lease: "x")])
+        #expect(s.phase(of: leased) == .leased)
+        #expect(s.phase(of: pending) == .pending)
+        #expect(s.attempts(of: leased).isEmpty)
+        // The holder's result is recorded.
+        #expect(s.complete(leased, worker: "honest", lease: lease.id, failure: nil, now: 2).contains(.taskSucceeded(leased, worker: "honest", attempt: 1)))
     }
 
     @Test("a job with some quarantined tasks ends as partially failed")

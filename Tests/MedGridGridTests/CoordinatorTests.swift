@@ -21,7 +21,7 @@ struct CoordinatorTests {
                                configuration: .defaults { $0.scheduler.leaseTTL = ttl; $0.tickInterval = 0.05 }, logger: logger)
     }
 
-    @Test("a re-delivered identical result is idempotent; a different one is recorded as nondeterminism")
+    @Test("a re-delivered identical result is idempotent; a different one from the leaseholder is recorded as nondeterminism; another worker's is refused")
     func duplicatesAndNondeterminism() async throws {
         let ws = try TestSupport.workspaceCopy()
         let c = try Self.coordinator(ws.appendingPathComponent("st"))
@@ -37,7 +37,10 @@ struct CoordinatorTests {
         #expect(ack.accepted == [t0.key])
         _ = try await c.submit(.init(worker: "a", results: [result(t0, 1)]))  // re-delivered after a lost ack
         _ = try await c.submit(.init(worker: "a", results: [result(t1, 2)]))
-        _ = try await c.submit(.init(worker: "b", results: [result(t1, 3)]))  // a second execution disagrees
+        // Another worker's result for a task it never leased is refused, not compared.
+        let forged = try await c.submit(.init(worker: "b", results: [result(t1, 4)]))
+        #expect(forged.refused == [t1.key])
+        _ = try await c.submit(.init(worker: "a", results: [result(t1, 3)]))  // the same attempt delivered again, with other bytes
         #expect(await c.jobStatus(job) == .succeeded)
         let (events, flagged, report) = try c.store.read { tx in
             (try tx.events(of: job), try tx.nondeterministicTasks(of: job), try tx.job(job)?.report)

@@ -47,7 +47,7 @@ struct SiteCohortTests {
         var workers: [TestSupport.RunningProcess] = []
         // One worker per site, plus one at a site that is not in the study: it must get nothing.
         for site in sites + ["S99"] {
-            let f = try server.pki.issue(.worker, "w-\(site)")
+            let f = try server.pki.issue(.worker, "w-\(site)", labels: ["site": site])  // the site comes from the certificate
             workers.append(try TestSupport.startMedgrid([
                 "worker", "--coordinator", server.url, "--cert", f.certificate.path, "--key", f.privateKey.path,
                 "--ca", server.pki.caFile.path, "--slots", "1", "--state-dir", "wstate-\(site)", "--log-level", "error",

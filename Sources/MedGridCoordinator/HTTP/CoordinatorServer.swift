@@ -24,9 +24,17 @@ public struct CoordinatorServer: Sendable {
     public let port: Int
     public let logger: Logger
     let metrics: ServerMetrics
+    /// Connections open now and refused, under ``Coordinator/Configuration/connections``.
+    public let connectionGauge = ConnectionGauge()
+    /// Event streams open per user.
+    let eventStreams = EventStreamSlots()
 
     /// The CA that client certificates must chain to; with it, refused clients are explained in the log.
     public let clientCAPEM: [UInt8]?
+
+    /// The deny-list (`medgrid tls revoke`): a revoked certificate is refused at the TLS handshake (needs
+    /// `clientCAPEM`), and requests on connections opened before it was revoked get 403.
+    public var revocations: RevocationList? = nil
 
     public init(coordinator: Coordinator, tls: TLSConfiguration, clientCAPEM: [UInt8]? = nil, host: String, port: Int, logger: Logger) {
         self.coordinator = coordinator
@@ -42,12 +50,15 @@ public struct CoordinatorServer: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router(context: MedGridRequestContext.self)
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
+        if let revocations {
+            router.middlewares.add(RevokedCertificateMiddleware(revocations: revocations, logger: logger))
+        }
         addRoutes(to: router)
         var channel = TLSChannelConfiguration(tlsConfiguration: tls)
         if let clientCAPEM {
             // Our own verification (the same RFC 5280 validation against our CA) so that a refused client is
             // explained in plain words in the coordinator's log, not only as a handshake failure.
-            let verifier = try ClientCertificateVerifier(trustRootPEM: clientCAPEM)
+            let verifier = try ClientCertificateVerifier(trustRootPEM: clientCAPEM, revocations: revocations)
             let log = logger
             channel = TLSChannelConfiguration(tlsConfiguration: tls) { certificates in
                 let chain = certificates.compactMap { try? $0.toDERBytes() }
@@ -60,8 +71,8 @@ public struct CoordinatorServer: Sendable {
         }
         return Application(
             router: router,
-            server: try .tls(.http1(), configuration: channel),
-            configuration: .init(address: .hostname(host, port: port), serverName: "medgrid"),
+            server: limitedServer(tls: channel),
+            configuration: .init(address: .hostname(host, port: port), serverName: "medgrid", backlog: listenBacklog),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
@@ -69,7 +80,18 @@ public struct CoordinatorServer: Sendable {
     func addRoutes(to router: Router<MedGridRequestContext>) {
         let c = coordinator
         let users: Set<Role> = [.user, .admin]
+        let admins: Set<Role> = [.admin]
         let workers: Set<Role> = [.worker]
+
+        /// The caller, if its certificate's role is one of `roles`; a refusal is audited (403: roles are no secret).
+        @Sendable func caller(_ ctx: MedGridRequestContext, _ roles: Set<Role>, _ what: String) async throws -> Caller {
+            let id = try await ctx.identity()
+            guard roles.contains(id.role) else {
+                try await c.refuse(Caller(id), what, "(needs a \(roles.map(\.rawValue).sorted().joined(separator: " or ")) certificate)", job: nil)
+                return Caller(try await ctx.require(roles, for: what))  // throws the 403 that names the role
+            }
+            return Caller(id)
+        }
 
         router.get("/healthz") { _, ctx in
             try await respond { _ = try await ctx.identity(); return jsonResponse(["status": "ok"]) }
@@ -82,34 +104,42 @@ public struct CoordinatorServer: Sendable {
             }
         }
 
-        // Jobs.
+        // Jobs: each belongs to a project; a caller outside it gets 404, as if the job did not exist.
         router.post("/v1/jobs") { req, ctx in
             try await respond {
-                let who = try await ctx.require(users, for: "submit jobs")
+                let who = try await caller(ctx, users, "submit jobs")
                 let body = try await req.decode(as: API.SubmitJob.self, context: ctx)
-                let job = try await c.submitRemote(body)
+                let job = try await c.submitRemote(body, for: who)
                 ctx.logger.info("job submitted over the API", metadata: ["medgrid.job": "\(job)", "medgrid.user": "\(who.name)"])
                 return jsonResponse(API.Submitted(job: job), status: .created)
             }
         }
         router.get("/v1/jobs") { _, ctx in
             try await respond {
-                _ = try await ctx.require(users, for: "list jobs")
-                return jsonResponse(try await c.jobList())
+                let who = try await caller(ctx, users, "list jobs")
+                return jsonResponse(try await c.jobList(for: who))
             }
         }
         router.get("/v1/jobs/{id}") { _, ctx in
             try await respond {
-                _ = try await ctx.require(users, for: "read job status")
-                return jsonResponse(try await c.statusReply(try ctx.parameters.require("id")))
+                let who = try await caller(ctx, users, "read job status")
+                return jsonResponse(try await c.statusReply(try ctx.parameters.require("id"), for: who))
             }
         }
         router.get("/v1/jobs/{id}/events") { _, ctx in
             try await respond {
-                _ = try await ctx.require(users, for: "follow jobs")
+                let who = try await caller(ctx, users, "follow jobs")
                 let id = try ctx.parameters.require("id")
-                _ = try await c.statusReply(id)
+                _ = try await c.statusReply(id, for: who)
+                // Each stream holds a connection open: a user may follow only a few jobs at once.
+                let limit = c.configuration.connections.maxEventStreamsPerUser
+                guard let slot = eventStreams.acquire(for: who.name, limit: limit) else {
+                    throw HTTPError(
+                        .tooManyRequests,
+                        message: "\(who.name) already follows \(limit) jobs (GET /v1/jobs/{id}/events), the most one user may follow at once; close one and retry")
+                }
                 let body = ResponseBody { writer in
+                    defer { withExtendedLifetime(slot) {} }  // the slot is freed when the stream ends
                     while true {
                         let status = try await c.statusReply(id)
                         let data = try JSONEncoder().encode(status)
@@ -124,50 +154,86 @@ public struct CoordinatorServer: Sendable {
         }
         router.post("/v1/jobs/{id}/cancel") { _, ctx in
             try await respond {
-                _ = try await ctx.require(users, for: "cancel jobs")
-                let id = try ctx.parameters.require("id")
-                _ = try await c.statusReply(id)
-                try await c.cancel(job: id)
-                return jsonResponse(try await c.statusReply(id))
+                let who = try await caller(ctx, users, "cancel jobs")
+                return jsonResponse(try await c.cancel(job: try ctx.parameters.require("id"), for: who))
             }
         }
         router.get("/v1/jobs/{id}/report") { _, ctx in
             try await respond {
-                _ = try await ctx.require(users, for: "read reports")
-                let text = try await c.report(try ctx.parameters.require("id"))
+                let who = try await caller(ctx, users, "read reports")
+                let text = try await c.report(try ctx.parameters.require("id"), for: who)
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
             }
         }
 
-        // Datasets and blobs.
+        // Projects: admins create them and manage members; a user sees their own.
+        router.get("/v1/projects") { _, ctx in
+            try await respond {
+                let who = try await caller(ctx, users, "list projects")
+                return jsonResponse(try await c.projectList(for: who))
+            }
+        }
+        router.post("/v1/projects") { req, ctx in
+            try await respond {
+                let who = try await caller(ctx, admins, "create projects")
+                let body = try await req.decode(as: API.CreateProject.self, context: ctx)
+                try await c.createProject(body.name, by: who)
+                return jsonResponse(API.ProjectInfo(name: body.name, members: [], personal: false), status: .created)
+            }
+        }
+        router.post("/v1/projects/{name}/members") { req, ctx in
+            try await respond {
+                let who = try await caller(ctx, admins, "manage project members")
+                let body = try await req.decode(as: API.ProjectMember.self, context: ctx)
+                let changed = try await c.setMember(body.user, of: try ctx.parameters.require("name"), member: true, by: who)
+                return jsonResponse(["status": changed ? "added" : "already a member"])
+            }
+        }
+        router.delete("/v1/projects/{name}/members/{user}") { _, ctx in
+            try await respond {
+                let who = try await caller(ctx, admins, "manage project members")
+                let changed = try await c.setMember(try ctx.parameters.require("user"), of: try ctx.parameters.require("name"), member: false, by: who)
+                return jsonResponse(["status": changed ? "removed" : "not a member"])
+            }
+        }
+
+        // Datasets and blobs: uploads and offers are per project (`?project=` on uploads; the caller's
+        // personal project without it); workers fetch only what their leased tasks read.
         router.post("/v1/datasets") { req, ctx in
             try await respond {
-                _ = try await ctx.require(users, for: "register datasets")
+                let who = try await caller(ctx, users, "register datasets")
                 let offer = try await req.decode(as: API.DatasetOffer.self, context: ctx)
-                return jsonResponse(try await c.offer(offer.inventory))
+                return jsonResponse(try await c.offer(offer.inventory, project: offer.project, for: who))
             }
         }
         router.post("/v1/datasets/verify") { req, ctx in
             try await respond {
-                _ = try await ctx.require(users, for: "verify datasets")
+                let who = try await caller(ctx, users, "verify datasets")
                 let body = try await req.decode(as: API.DatasetVerifyRequest.self, context: ctx)
-                return jsonResponse(try await c.verifyDataset(root: body.root))
+                return jsonResponse(try await c.verifyDataset(root: body.root, for: who))
             }
         }
         router.put("/v1/blobs/{sha}") { req, ctx in
             try await respond {
-                _ = try await ctx.require(users, for: "upload dataset files")
+                let who = try await caller(ctx, users, "upload dataset files")
                 let sha = try ctx.parameters.require("sha")
+                let project = try await c.project(req.uri.queryParameters.get("project"), for: who, to: "upload to")
                 let compressed = req.headers[.contentEncoding] == "zstd"
-                let record = try await BlobUpload.receive(req.body, sha256: sha, compressed: compressed, into: c.blobs)
+                let limits = UploadLimits(maxBlobBytes: c.configuration.maxBlobBytes, remainingQuotaBytes: try await c.remainingQuota(of: project))
+                let record = try await BlobUpload.receive(req.body, sha256: sha, compressed: compressed, into: c.blobs, limits: limits)
+                try await c.recordUpload(record, project: project)
                 metrics.bytesReceived.increment(by: record.storedSize)
                 return jsonResponse(record, status: .created)
             }
         }
         router.get("/v1/blobs/{sha}") { req, ctx in
             try await respond {
-                _ = try await ctx.require(workers.union([.admin]), for: "download dataset files")
+                let who = try await ctx.require(workers.union([.admin]), for: "download dataset files")
                 let sha = try ctx.parameters.require("sha")
+                if who.role == .worker, await !c.workerMayFetch(who.name, sha256: sha) {
+                    try await c.refuse(Caller(who), "download", "blob \(sha.prefix(16))…: it holds no lease on a task that reads it", job: nil)
+                    throw MedGridError(.notFound, "no blob \(sha.prefix(16))… for worker \(who.name): it holds no lease on a task that reads it")
+                }
                 try await c.ensureVerified(sha)
                 guard let file = c.blobs.compressedFile(sha) else {
                     throw MedGridError(.notFound, "no blob \(sha.prefix(16))… on this coordinator")
@@ -205,29 +271,39 @@ public struct CoordinatorServer: Sendable {
         // Workers.
         router.get("/v1/workers") { _, ctx in
             try await respond {
-                _ = try await ctx.require(users, for: "list workers")
+                _ = try await caller(ctx, users, "list workers")
                 return jsonResponse(await c.workerList())
             }
         }
         func workerRoute<In: Decodable & Sendable, Out: Encodable & Sendable>(
-            _ path: String, _ type: In.Type, name: @escaping @Sendable (In) -> String, _ handler: @escaping @Sendable (In) async throws -> Out
+            _ path: String, _ type: In.Type, name: @escaping @Sendable (In) -> String, _ handler: @escaping @Sendable (In, PeerIdentity) async throws -> Out
         ) {
             router.post(RouterPath(stringLiteral: "/v1/workers/\(path)")) { req, ctx in
                 try await respond {
                     let who = try await ctx.require(workers, for: "act as a worker")
                     let body = try await req.decode(as: In.self, context: ctx)
                     guard name(body) == who.name else {
+                        try await c.refuse(Caller(who), "speak for worker", name(body), job: nil)
                         throw MedGridError(.permissionDenied, "certificate \(who.name) may not speak for worker \(name(body))")
                     }
-                    return jsonResponse(try await handler(body))
+                    return jsonResponse(try await handler(body, who))
                 }
             }
         }
-        workerRoute("register", WorkerProtocol.Register.self, name: \.worker) { try await c.register($0) }
-        workerRoute("lease", WorkerProtocol.LeaseRequest.self, name: \.worker) { try await c.lease($0) }
-        workerRoute("heartbeat", WorkerProtocol.Heartbeat.self, name: \.worker) { try await c.heartbeat($0) }
-        workerRoute("results", WorkerProtocol.ResultBatch.self, name: \.worker) { try await c.submit($0) }
-        workerRoute("leave", LeaveRequest.self, name: \.worker) { body -> [String: String] in
+        workerRoute("register", WorkerProtocol.Register.self, name: \.worker) { body, who in
+            // Data-access labels (site=) come from the certificate only; a flag cannot claim them.
+            var request = body
+            let (labels, dropped) = c.trustedLabels(claimed: body.labels, certified: who.labels)
+            if !dropped.isEmpty {
+                try await c.refuse(Caller(who), "claim the labels", dropped.joined(separator: ",") + " (not in its certificate)", job: nil)
+            }
+            request.labels = labels
+            return try await c.register(request)
+        }
+        workerRoute("lease", WorkerProtocol.LeaseRequest.self, name: \.worker) { body, _ in try await c.lease(body) }
+        workerRoute("heartbeat", WorkerProtocol.Heartbeat.self, name: \.worker) { body, _ in try await c.heartbeat(body) }
+        workerRoute("results", WorkerProtocol.ResultBatch.self, name: \.worker) { body, _ in try await c.submit(body) }
+        workerRoute("leave", LeaveRequest.self, name: \.worker) { body, _ -> [String: String] in
             try await c.leave(worker: body.worker)
             return ["status": "left"]
         }
@@ -268,6 +344,11 @@ func respond(_ body: () async throws -> Response) async throws -> Response {
         return jsonResponse(API.ErrorBody(error: e.body ?? "\(e.status)", code: "\(e.status.code)"), status: e.status)
     } catch let e as DecodingError {
         return jsonResponse(API.ErrorBody(error: "malformed request body: \(describeDecodingError(e))", code: "invalidInput"), status: .badRequest)
+    } catch is NIOTooManyBytesError {
+        let cap = MedGridRequestContext.maxJSONBodyBytes
+        return jsonResponse(
+            API.ErrorBody(error: "request body larger than the \(cap >> 20) MiB (\(cap) bytes) limit for JSON requests", code: "413"),
+            status: .contentTooLarge)
     } catch {
         return jsonResponse(API.ErrorBody(error: "\(error)", code: "internal"), status: .internalServerError)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import MedGridCore
 import Prometheus
+import Synchronization
 
 /// Prometheus metrics of one coordinator: jobs and tasks by state, leases and workers (sampled when
 /// scraped), bytes served and received, and request latency by route.
@@ -11,6 +12,10 @@ final class ServerMetrics: Sendable {
     let bytesReceived: Counter
     let requests: Counter
     let latency: DurationHistogram
+    let refusedResults: Counter
+    let refusedAccesses: Counter
+    /// The coordinator's refusal totals already added to the counters above.
+    let reported = Mutex((results: 0, accesses: 0))
 
     init() {
         bytesServed = registry.makeCounter(name: "medgrid_blob_bytes_served_total", help: "Dataset bytes sent to workers (as stored, zstd)")
@@ -20,11 +25,19 @@ final class ServerMetrics: Sendable {
             name: "medgrid_http_request_duration_seconds",
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10), .seconds(60)],
             help: "HTTP request latency (lease long-polls included)")
+        refusedResults = registry.makeCounter(name: "medgrid_results_refused_total", help: "Results refused because the sender did not hold the task's lease")
+        refusedAccesses = registry.makeCounter(name: "medgrid_access_refused_total", help: "Requests refused for want of project membership or role")
     }
 
     /// Samples the coordinator's state into gauges and renders the exposition text.
     func render(coordinator: Coordinator) async -> String {
-        let (jobs, tasks, leases, workers) = await coordinator.metricsSample()
+        let (jobs, tasks, leases, workers, results, accesses) = await coordinator.metricsSample()
+        let (newResults, newAccesses) = reported.withLock { last -> (Int, Int) in
+            defer { last = (max(last.results, results), max(last.accesses, accesses)) }
+            return (max(0, results - last.results), max(0, accesses - last.accesses))
+        }
+        refusedResults.increment(by: Int64(newResults))
+        refusedAccesses.increment(by: Int64(newAccesses))
         for status in [JobStatus.running, .succeeded, .partiallyFailed, .failed, .cancelled] {
             registry.makeGauge(name: "medgrid_jobs", labels: [("state", status.rawValue)], help: "Jobs by state").set(Double(jobs[status] ?? 0))
         }

@@ -79,9 +79,15 @@ public enum WorkerProtocol {
     }
 
     /// Which results are now durable; the worker may forget those.
+    /// Every result of the batch is acknowledged (the worker may forget it); `refused` names those the
+    /// coordinator did not record because this worker did not hold their lease.
     public struct ResultAck: Codable, Sendable {
         public var accepted: [String]
-        public init(accepted: [String]) { self.accepted = accepted }
+        public var refused: [String]?
+        public init(accepted: [String], refused: [String]? = nil) {
+            self.accepted = accepted
+            self.refused = refused
+        }
     }
 }
 

@@ -88,16 +88,26 @@ extension Scheduler {
         placement.allSatisfy { w.labels[$0.key] == $0.value }
     }
 
-    /// A worker reports how an attempt ended. Late results from expired leases are still accepted when the
-    /// task has no result yet: the first valid result wins.
+    /// A worker reports how an attempt ended. Only the worker holding the task's current lease (or the
+    /// lease of its speculative copy) may report it: a result for a task that was never leased to that
+    /// worker, that is still pending, or whose lease expired is refused (``SchedulerDecision/resultRefused(_:worker:lease:)``).
+    /// A result sent again under a lease that ended normally is a duplicate, for the store to compare.
     public mutating func complete(
         _ ref: TaskRef, worker: String, lease leaseID: String, failure: TaskFailure?, now: Double
     ) -> [SchedulerDecision] {
         if workers[worker] != nil { workers[worker]!.lastSeen = now }
-        guard let count = jobs[ref.job]?.tasks.count, ref.index < count else { return [] }
+        guard let count = jobs[ref.job]?.tasks.count, ref.index < count else {
+            return [.resultRefused(ref, worker: worker, lease: leaseID)]
+        }
+        let task = jobs[ref.job]!.tasks[ref.index]
+        let current = task.phase == .leased && task.lease == leaseID && task.worker == worker
+        let copyHolder = speculative[ref].map { $0.lease == leaseID && $0.worker == worker } ?? false
+        guard current || copyHolder else {
+            let ended = task.endedLeases[leaseID] == worker || (task.phase == .succeeded && task.worker == worker)
+            guard ended else { return [.resultRefused(ref, worker: worker, lease: leaseID)] }
+            return task.phase == .succeeded && failure == nil ? [.duplicateResult(ref, worker: worker)] : []
+        }
         var job = jobs.removeValue(forKey: ref.job)!
-        let task = job.tasks[ref.index]
-        let current = task.phase == .leased && task.lease == leaseID
         var out: [SchedulerDecision] = []
         if let copy = speculative[ref], copy.lease == leaseID, copy.worker == worker {
             // The speculative copy ended: a failure costs nothing; a success wins like any late result.
@@ -202,12 +212,14 @@ extension Scheduler {
         for ref in lease.tasks {
             if let copy = speculative[ref], copy.lease == leaseID, var job = jobs.removeValue(forKey: ref.job) {
                 dropSpeculative(ref, job: &job)  // a lost copy costs nothing; the original still runs
+                job.tasks[ref.index].endedLeases[leaseID] = nil
                 jobs[ref.job] = job
                 continue
             }
             guard let t = jobs[ref.job]?.tasks[ref.index], t.phase == .leased, t.lease == leaseID else { continue }
             var job = jobs.removeValue(forKey: ref.job)!
             release(ref, worker: lease.worker, lease: leaseID, job: &job)
+            job.tasks[ref.index].endedLeases[leaseID] = nil  // expired: a result under it is no longer the holder's
             jobs[ref.job] = job
             out += fail(ref, failure: TaskFailure(kind: .lostWorker, message: "worker \(lease.worker) stopped heartbeating; lease \(leaseID) expired"), worker: lease.worker, now: now)
         }
@@ -240,6 +252,7 @@ extension Scheduler {
     /// Forgets a speculative copy and takes it off its worker's and lease's books.
     mutating func dropSpeculative(_ ref: TaskRef, job: inout JobState) {
         guard let copy = speculative.removeValue(forKey: ref) else { return }
+        job.tasks[ref.index].endedLeases[copy.lease] = copy.worker
         job.inFlight -= 1
         if workers[copy.worker] != nil { workers[copy.worker]!.inFlight -= 1 }
         if var lease = leases[copy.lease] {
@@ -257,6 +270,7 @@ extension Scheduler {
     mutating func release(_ ref: TaskRef, worker: String, lease leaseID: String?, job: inout JobState) {
         job.inFlight -= 1
         job.tasks[ref.index].lease = nil
+        if let leaseID { job.tasks[ref.index].endedLeases[leaseID] = worker }
         if workers[worker] != nil { workers[worker]!.inFlight -= 1 }
         if let leaseID, var lease = leases[leaseID] {
             lease.tasks.removeAll { $0 == ref }

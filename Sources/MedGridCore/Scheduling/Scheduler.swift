@@ -35,6 +35,9 @@ public struct Scheduler: Sendable {
         var failedOn: Set<String> = []
         var notBefore: Double = 0
         var lastFailure: TaskFailure?
+        /// Leases of this task that ended other than by expiry (a result, a cancel, a speculative copy that
+        /// lost), with their worker: a result that arrives later under one of them is a duplicate, not a forgery.
+        var endedLeases: [String: String] = [:]
         var totalAttempts: Int { attempts.values.reduce(0, +) }
     }
 
@@ -221,4 +224,16 @@ public struct Scheduler: Sendable {
     public func inFlight(worker id: String) -> Int { workers[id]?.inFlight ?? 0 }
 
     public func lease(_ id: String) -> Lease? { leases[id] }
+
+    /// The tasks a worker holds a live lease on now (speculative copies included); empty for a worker
+    /// that is not connected.
+    public func leasedTasks(of worker: String) -> [TaskRef] {
+        guard let w = workers[worker], !w.ghost else { return [] }
+        return w.leases.sorted().flatMap { id in
+            (leases[id]?.tasks ?? []).filter { ref in
+                let t = jobs[ref.job]?.tasks[ref.index]
+                return (t?.phase == .leased && t?.lease == id && t?.worker == worker) || speculative[ref]?.lease == id
+            }
+        }
+    }
 }

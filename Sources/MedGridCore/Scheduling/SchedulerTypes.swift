@@ -29,6 +29,9 @@ public struct TaskFailure: Codable, Sendable, Hashable, CustomStringConvertible 
         case cancelled
         /// The worker would not run it (e.g. external commands are not allowed there). Not retried.
         case refused
+        /// The result is over the worker's per-result limit (16 MiB of JSON by default), so it cannot be
+        /// uploaded; the message says its size and the limit. Not retried: it would be as large again.
+        case resultTooLarge
     }
 
     public var kind: Kind
@@ -50,7 +53,7 @@ public struct TaskFailure: Codable, Sendable, Hashable, CustomStringConvertible 
         case .kernelError, .trapped: return .kernelError
         case .timeout, .outOfMemory: return .timeout
         case .lostWorker: return .lostWorker
-        case .integrity, .cancelled, .refused: return nil
+        case .integrity, .cancelled, .refused, .resultTooLarge: return nil
         }
     }
 }
@@ -110,6 +113,9 @@ public enum SchedulerDecision: Sendable, Hashable {
     case taskSucceeded(TaskRef, worker: String, attempt: Int)
     /// A result arrived for a task that already has one; the store compares the two.
     case duplicateResult(TaskRef, worker: String)
+    /// A result from a worker that does not hold the task's lease (a task never leased to it, still
+    /// pending, or whose lease expired): not recorded; the coordinator counts and audits it.
+    case resultRefused(TaskRef, worker: String, lease: String)
     case taskRequeued(TaskRef, failure: TaskFailure, attempt: Int, notBefore: Double)
     case taskQuarantined(TaskRef, failure: TaskFailure, attempts: Int)
     case taskCancelled(TaskRef)

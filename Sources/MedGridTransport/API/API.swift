@@ -10,10 +10,13 @@ public enum API {
         public var manifest: String
         public var fileName: String
         public var inventory: DatasetInventory
-        public init(manifest: String, fileName: String, inventory: DatasetInventory) {
+        /// The manifest's `spec.project` (nil: the caller's personal project); it must match the manifest.
+        public var project: String?
+        public init(manifest: String, fileName: String, inventory: DatasetInventory, project: String? = nil) {
             self.manifest = manifest
             self.fileName = fileName
             self.inventory = inventory
+            self.project = project
         }
     }
 
@@ -50,10 +53,46 @@ public enum API {
         public init(jobs: [JobStatusReply]) { self.jobs = jobs }
     }
 
-    /// `POST /v1/datasets`: the files a client wants to use; the reply lists the blobs to upload.
+    /// `POST /v1/datasets`: the files a client wants to use in a project; the reply lists the blobs to
+    /// upload (every file the project does not hold yet, whatever other projects hold).
     public struct DatasetOffer: Codable, Sendable {
         public var inventory: DatasetInventory
-        public init(inventory: DatasetInventory) { self.inventory = inventory }
+        /// The project the files are for (the manifest's `spec.project`); nil: the caller's personal project.
+        public var project: String?
+        public init(inventory: DatasetInventory, project: String? = nil) {
+            self.inventory = inventory
+            self.project = project
+        }
+    }
+
+    /// `POST /v1/projects` (admin).
+    public struct CreateProject: Codable, Sendable {
+        public var name: String
+        public init(name: String) { self.name = name }
+    }
+
+    /// `POST /v1/projects/{name}/members` (admin).
+    public struct ProjectMember: Codable, Sendable {
+        public var user: String
+        public init(user: String) { self.user = user }
+    }
+
+    public struct ProjectInfo: Codable, Sendable, Hashable {
+        public var name: String
+        public var members: [String]
+        /// A personal project (`user-NAME`), which exists for every user without being created.
+        public var personal: Bool
+        public init(name: String, members: [String], personal: Bool) {
+            self.name = name
+            self.members = members
+            self.personal = personal
+        }
+    }
+
+    /// `GET /v1/projects`: an admin sees every project; a user the ones they are a member of.
+    public struct ProjectList: Codable, Sendable {
+        public var projects: [ProjectInfo]
+        public init(projects: [ProjectInfo]) { self.projects = projects }
     }
 
     public struct DatasetNeeds: Codable, Sendable {

@@ -90,8 +90,9 @@ public final class CoordinatorClient: Sendable {
     // MARK: Blobs
 
     /// Uploads one file, zstd-compressed on the wire, streamed from disk.
-    public func upload(fileAt url: URL, sha256: String) async throws {
-        var request = HTTPClientRequest(url: baseURL + "/v1/blobs/\(sha256)")
+    /// Uploads one dataset file for a project (nil: the caller's personal project), zstd-compressed.
+    public func upload(fileAt url: URL, sha256: String, project: String? = nil) async throws {
+        var request = HTTPClientRequest(url: baseURL + "/v1/blobs/\(sha256)" + (project.map { "?project=\($0)" } ?? ""))
         request.method = .PUT
         request.headers.add(name: "Content-Encoding", value: "zstd")
         request.headers.add(name: "Content-Type", value: "application/octet-stream")

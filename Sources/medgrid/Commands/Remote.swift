@@ -25,18 +25,18 @@ struct Submit: AsyncParsableCommand {
             defer { Task { await client.shutdown() } }
             let inventory = m.input.isSiteLocal ? DatasetInventory(files: []) : try scanWithProgress(m.inputURL)
             // The coordinator re-hashes what it already holds: allow it time on large datasets.
-            let needs: API.DatasetNeeds = try await client.call(.POST, "/v1/datasets", body: API.DatasetOffer(inventory: inventory), timeout: 1800)
+            let needs: API.DatasetNeeds = try await client.call(.POST, "/v1/datasets", body: API.DatasetOffer(inventory: inventory, project: m.project), timeout: 1800)
             var isDir: ObjCBool = false
             FileManager.default.fileExists(atPath: m.inputURL.path, isDirectory: &isDir)
             for (i, sha) in needs.missing.enumerated() {
                 guard let file = inventory.files.first(where: { $0.sha256 == sha }) else { continue }
                 let url = isDir.boolValue ? m.inputURL.appendingPathComponent(file.path) : m.inputURL
                 if !json { printError("uploading \(i + 1)/\(needs.missing.count): \(file.path) (\(file.size) bytes)") }
-                try await client.upload(fileAt: url, sha256: sha)
+                try await client.upload(fileAt: url, sha256: sha, project: m.project)
             }
             let text = try String(contentsOfFile: manifest, encoding: .utf8)
             let submitted: API.Submitted = try await client.call(
-                .POST, "/v1/jobs", body: API.SubmitJob(manifest: text, fileName: (manifest as NSString).lastPathComponent, inventory: inventory), timeout: 600)
+                .POST, "/v1/jobs", body: API.SubmitJob(manifest: text, fileName: (manifest as NSString).lastPathComponent, inventory: inventory, project: m.project), timeout: 600)
             if json {
                 print(CanonicalJSON.encode(["job": .string(submitted.job), "uploaded": .int(needs.missing.count), "datasetRoot": .string(inventory.root)]), terminator: "")
             } else {

@@ -1,0 +1,205 @@
+public import Foundation
+import Logging
+public import MedGridCore
+public import MedGridTransport
+
+/// Who is asking, as a route knows it from the client certificate (or the local user for commands that
+/// open the state directory themselves).
+public struct Caller: Sendable, Hashable, CustomStringConvertible {
+    /// The certificate's name (CN).
+    public var name: String
+    /// Admins see and manage every project.
+    public var isAdmin: Bool
+    /// How audit events name the certificate, e.g. `CN=bob (user, serial 3f…)`.
+    public var certificate: String
+
+    public init(name: String, isAdmin: Bool, certificate: String) {
+        self.name = name
+        self.isAdmin = isAdmin
+        self.certificate = certificate
+    }
+
+    /// The project a job goes to when its manifest names none: `user-NAME`, whose only member is NAME.
+    public var personalProject: String { Project.personal(name) }
+
+    public var description: String { certificate }
+}
+
+/// Project names and the rules about them.
+public enum Project {
+    public static let personalPrefix = "user-"
+
+    public static func personal(_ user: String) -> String { personalPrefix + user }
+
+    /// `[a-z0-9-]`, 1 to 63 characters, like job names.
+    public static func validate(_ name: String) throws {
+        guard (1...63).contains(name.count), name.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) else {
+            throw MedGridError(.invalidInput, "project name \"\(name.prefix(80))\": expected 1 to 63 characters of a-z, 0-9 and -")
+        }
+    }
+}
+
+extension Coordinator {
+    // MARK: Managing projects (admin)
+
+    public func createProject(_ name: String, by caller: Caller) throws {
+        try Project.validate(name)
+        guard !name.hasPrefix(Project.personalPrefix) else {
+            throw MedGridError(.invalidInput, "project name \(name): names starting with \(Project.personalPrefix) are the users' personal projects")
+        }
+        try store.write { [now] tx in try tx.insertProject(name: name, createdBy: caller.certificate, now: now) }
+        logger.notice("project created", metadata: ["medgrid.project": "\(name)", "medgrid.certificate": "\(caller.certificate)"])
+    }
+
+    /// Adds or removes a member of a created project; false when nothing changed.
+    @discardableResult
+    public func setMember(_ user: String, of project: String, member: Bool, by caller: Caller) throws -> Bool {
+        guard !user.isEmpty, user.count <= 256 else { throw MedGridError(.invalidInput, "user name: expected 1 to 256 characters") }
+        return try store.write { [now] tx in
+            guard try tx.projectExists(project) else { throw MedGridError(.notFound, "no project \(project)") }
+            return member
+                ? try tx.addMember(project: project, user: user, by: caller.certificate, now: now)
+                : try tx.removeMember(project: project, user: user, by: caller.certificate, now: now)
+        }
+    }
+
+    /// The projects a caller may see: every created one for an admin; for a user, their memberships and
+    /// their personal project.
+    public func projectList(for caller: Caller) throws -> API.ProjectList {
+        let all = try store.read { try $0.projects() }
+        var out = all.filter { caller.isAdmin || $0.members.contains(caller.name) }
+            .map { API.ProjectInfo(name: $0.name, members: $0.members, personal: false) }
+        out.append(API.ProjectInfo(name: caller.personalProject, members: [caller.name], personal: true))
+        return API.ProjectList(projects: out.sorted { $0.name < $1.name })
+    }
+
+    // MARK: Access checks
+
+    /// Whether the caller may see and use a project: admins any; a user their personal project and the
+    /// created projects they are a member of.
+    func mayUse(_ project: String, _ caller: Caller) throws -> Bool {
+        if caller.isAdmin || project == caller.personalProject { return true }
+        return try store.read { try $0.isMember(project: project, user: caller.name) }
+    }
+
+    /// The project a request names (nil: the caller's personal project), if the caller may use it; a
+    /// project the caller may not use is answered like one that does not exist.
+    func project(_ named: String?, for caller: Caller, to action: String) throws -> String {
+        let name = named ?? caller.personalProject
+        if name != caller.personalProject { try Project.validate(name) }
+        let exists = try name.hasPrefix(Project.personalPrefix) || store.read { try $0.projectExists(name) }
+        guard exists, try mayUse(name, caller) else {
+            if exists { try refuse(caller, action, "project \(name)", job: nil) }
+            throw MedGridError(.notFound, "no project \(name)")
+        }
+        return name
+    }
+
+    /// A job the caller may see. A job of a project the caller is not a member of is answered exactly like
+    /// a job that does not exist, so job names do not leak; the refusal is an audit event.
+    func job(_ id: String, for caller: Caller, to action: String) throws -> StoredJob {
+        guard let job = try store.read({ try $0.job(id) }) else { throw MedGridError(.notFound, "no job \(id)") }
+        guard try mayUse(job.project, caller) else {
+            try refuse(caller, action, "job \(id) of project \(job.project.isEmpty ? "(none)" : job.project)", job: id)
+            throw MedGridError(.notFound, "no job \(id)")
+        }
+        return job
+    }
+
+    /// Records a refusal: an `access-refused` event naming the certificate, a log line, and the
+    /// `medgrid_access_refused_total` counter.
+    public func refuse(_ caller: Caller, _ action: String, _ target: String, job: String?) throws {
+        refusedAccesses += 1
+        let detail = "\(caller.certificate) may not \(action) \(target)"
+        try store.write { [now] tx in try tx.event(job: job, task: nil, kind: "access-refused", detail: detail, now: now) }
+        logger.warning("refused a request", metadata: ["medgrid.certificate": "\(caller.certificate)", "medgrid.action": "\(action)"])
+    }
+
+    // MARK: User routes, scoped to the caller's projects
+
+    public func statusReply(_ id: String, for caller: Caller) throws -> API.JobStatusReply {
+        _ = try job(id, for: caller, to: "read the status of")
+        return try statusReply(id)
+    }
+
+    public func report(_ id: String, for caller: Caller) throws -> String {
+        _ = try job(id, for: caller, to: "read the report of")
+        return try report(id)
+    }
+
+    public func cancel(job id: String, for caller: Caller) async throws -> API.JobStatusReply {
+        _ = try job(id, for: caller, to: "cancel")
+        try await cancel(job: id)
+        logger.notice("job cancelled", metadata: ["medgrid.job": "\(id)", "medgrid.certificate": "\(caller.certificate)"])
+        return try statusReply(id)
+    }
+
+    /// The jobs of the projects the caller may use.
+    public func jobList(for caller: Caller) throws -> API.JobList {
+        let (jobs, memberships) = try store.read { tx in (try tx.jobs(), try tx.memberships(of: caller.name)) }
+        let visible = jobs.filter { caller.isAdmin || $0.project == caller.personalProject || memberships.contains($0.project) }
+        return API.JobList(jobs: try visible.map { try statusReply($0.id) })
+    }
+
+    /// Re-hashes the stored blobs of a dataset used by one of the caller's jobs.
+    public func verifyDataset(root: String, for caller: Caller) throws -> API.DatasetVerifyReply {
+        let (jobs, memberships) = try store.read { tx in (try tx.jobs(), try tx.memberships(of: caller.name)) }
+        let visible = jobs.contains { job in
+            job.plan.datasetRoot == root && (caller.isAdmin || job.project == caller.personalProject || memberships.contains(job.project))
+        }
+        guard visible else { throw MedGridError(.notFound, "no job has used dataset \(root.prefix(16))…") }
+        return try verifyDataset(root: root)
+    }
+
+    /// Which of an offered dataset's files the project does not hold yet. Another project's copy of the
+    /// same bytes is never mentioned: the caller uploads them too, and the upload proves they have them.
+    public nonisolated func offer(_ inventory: DatasetInventory, project named: String?, for caller: Caller) async throws -> API.DatasetNeeds {
+        let project = try await project(named, for: caller, to: "offer a dataset to")
+        for f in inventory.files { try Self.checkRelativePath(f.path) }
+        var missing: [String] = []
+        var seen = Set<String>()
+        for f in inventory.files where seen.insert(f.sha256).inserted {
+            let held = try store.read { try $0.projectHolds(project: project, sha256: f.sha256) }
+            // A stored copy that no longer matches its hash is quarantined and asked for again.
+            if !held || !blobs.contains(f.sha256) { missing.append(f.sha256); continue }
+            do { try await ensureVerified(f.sha256) } catch { missing.append(f.sha256) }
+        }
+        return API.DatasetNeeds(root: inventory.root, missing: missing)
+    }
+
+    /// Records that a project uploaded a blob whose bytes were checked against its hash.
+    public func recordUpload(_ record: BlobRecord, project: String) throws {
+        try store.write { [now] tx in try tx.addProjectBlob(project: project, sha256: record.sha256, size: record.size, now: now) }
+    }
+
+    /// The bytes a project may still upload under its quota.
+    public func remainingQuota(of project: String) throws -> Int64 {
+        max(0, configuration.projectQuotaBytes - (try store.read { try $0.projectBytes(project) }))
+    }
+
+    /// A worker's labels as the coordinator trusts them: every label its certificate carries, plus the
+    /// ones it claims with `--label` except the data-access keys (``Configuration/certificateOnlyLabels``),
+    /// which only a certificate grants. Returns the trusted labels and the claims that were dropped.
+    public nonisolated func trustedLabels(claimed: [String: String], certified: [String: String]) -> (labels: [String: String], dropped: [String]) {
+        var labels = certified
+        var dropped: [String] = []
+        for (k, v) in claimed.sorted(by: { $0.key < $1.key }) {
+            if let c = certified[k] {
+                if c != v { dropped.append("\(k)=\(v)") }
+            } else if configuration.certificateOnlyLabels.contains(k) {
+                dropped.append("\(k)=\(v)")
+            } else {
+                labels[k] = v
+            }
+        }
+        return (labels, dropped)
+    }
+
+    /// Whether a worker may download a blob now: only while it holds a lease on a task that reads it.
+    public func workerMayFetch(_ worker: String, sha256: String) -> Bool {
+        scheduler.leasedTasks(of: worker).contains { ref in
+            guard let plan = plans[ref.job] else { return false }
+            return plan.task(at: ref.index).inputs.contains { $0.sha256 == sha256 }
+        }
+    }
+}
