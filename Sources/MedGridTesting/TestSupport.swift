@@ -50,12 +50,24 @@ public enum TestSupport {
         public var stderr: String
     }
 
-    /// Runs the medgrid binary to completion.
+    /// Runs the medgrid binary to completion, blocking the calling thread: for synchronous code only.
     public static func medgrid(_ arguments: [String], in directory: URL? = nil, timeout: Double = 300) throws -> ProcessOutput {
         let p = try startMedgrid(arguments, in: directory)
         let deadline = Date().addingTimeInterval(timeout)
         while p.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if p.process.isRunning { p.process.terminate(); p.process.waitUntilExit() }
+        return p.finish()
+    }
+
+    /// Runs the medgrid binary to completion without holding a thread while it runs. Async tests use this:
+    /// the cooperative pool has one thread per core, and a test blocking one (while an in-process coordinator
+    /// needs it to answer the very process it waits for) stalls every test running beside it.
+    public static func medgrid(_ arguments: [String], in directory: URL? = nil, timeout: Double = 300) async throws -> ProcessOutput {
+        let p = try startMedgrid(arguments, in: directory)
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if p.process.isRunning { p.process.terminate() }
+        while p.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         return p.finish()
     }
 

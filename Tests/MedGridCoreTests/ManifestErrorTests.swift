@@ -87,10 +87,10 @@ struct ManifestErrorTests {
     }
 
     @Test("medgrid validate exits with status 1 and prints the error, for every malformed manifest")
-    func commandLine() throws {
+    func commandLine() async throws {
         for c in Self.cases {
             let url = try write(c)
-            let out = try TestSupport.medgrid(["validate", url.path])
+            let out = try await TestSupport.medgrid(["validate", url.path])
             #expect(out.status == 1, "\(c.name): status \(out.status)")
             #expect(out.stderr.contains(c.fragment), "\(c.name): \(out.stderr)")
         }

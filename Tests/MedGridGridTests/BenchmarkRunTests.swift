@@ -8,11 +8,11 @@ import MedGridTesting
 /// and records every (algorithm, case, metric) value; the report is reproducible byte for byte.
 struct BenchmarkRunTests {
     @Test("the phantom benchmark scores six algorithms (five kernels, one command) reproducibly")
-    func phantomBenchmark() throws {
+    func phantomBenchmark() async throws {
         let ws = try TestSupport.workspaceCopy()
-        let first = try TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--workers", "2", "--slots", "1", "--state-dir", "a", "--out", "out-a"], in: ws)
+        let first = try await TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--workers", "2", "--slots", "1", "--state-dir", "a", "--out", "out-a"], in: ws)
         #expect(first.status == 0, "\(first.stderr)")
-        let second = try TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--workers", "1", "--slots", "2", "--state-dir", "b", "--out", "out-b"], in: ws)
+        let second = try await TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--workers", "1", "--slots", "2", "--state-dir", "b", "--out", "out-b"], in: ws)
         #expect(second.status == 0, "\(second.stderr)")
         let bytes = try reportBytes(ws.appendingPathComponent("out-a"))
         #expect(bytes == (try reportBytes(ws.appendingPathComponent("out-b"))))
@@ -44,7 +44,7 @@ struct BenchmarkRunTests {
     }
 
     @Test("a Benchmark refuses unknown metrics and conventions, and algorithms that give no segmentation")
-    func benchmarkValidation() throws {
+    func benchmarkValidation() async throws {
         let ws = try TestSupport.workspaceCopy()
         let bad = try writeManifest("""
             apiVersion: medgrid/v1
@@ -57,7 +57,7 @@ struct BenchmarkRunTests {
               metrics: [dice, hd96]
               metricOptions: {convention: voxels}
             """, named: "bad-benchmark", in: ws)
-        let out = try TestSupport.medgrid(["validate", bad])
+        let out = try await TestSupport.medgrid(["validate", bad])
         #expect(out.status == 1)
         #expect(out.stderr.contains("spec.algorithms[0].kernel: imaging.stats gives a result, not a segmentation"), "\(out.stderr)")
         #expect(out.stderr.contains("spec.metrics[1]: unknown metric \"hd96\" (did you mean hd95?)"), "\(out.stderr)")

@@ -29,14 +29,14 @@ struct ClusterFaultTests {
           shard: {casesPerTask: 1}
         """
 
-    func workspace() throws -> (URL, String) {
+    func workspace() async throws -> (URL, String) {
         let ws = try TestSupport.workspaceCopy()
-        _ = try synthPhantom(in: ws, name: "twelve", cases: 12)
+        _ = try await synthPhantom(in: ws, name: "twelve", cases: 12)
         return (ws, try writeManifest(Self.slowJob, named: "slow", in: ws))
     }
 
-    func submit(_ manifest: String, to server: TestServer, as user: IssuedFiles, in ws: URL) throws -> (job: String, uploaded: Int) {
-        let out = try TestSupport.medgrid([
+    func submit(_ manifest: String, to server: TestServer, as user: IssuedFiles, in ws: URL) async throws -> (job: String, uploaded: Int) {
+        let out = try await TestSupport.medgrid([
             "submit", manifest, "--coordinator", server.url, "--cert", user.certificate.path, "--key", user.privateKey.path,
             "--ca", server.pki.caFile.path, "--json",
         ], in: ws)
@@ -45,8 +45,8 @@ struct ClusterFaultTests {
         return (json["job"]?.stringValue ?? "", json["uploaded"]?.intValue ?? -1)
     }
 
-    func localReport(_ manifest: String, in ws: URL) throws -> Data {
-        let out = try TestSupport.medgrid(["run", manifest, "--state-dir", "clean-state", "--out", "clean"], in: ws)
+    func localReport(_ manifest: String, in ws: URL) async throws -> Data {
+        let out = try await TestSupport.medgrid(["run", manifest, "--state-dir", "clean-state", "--out", "clean"], in: ws)
         guard out.status == 0 else { throw MedGridError(.io, "local run failed: \(out.stderr)") }
         return try Data(contentsOf: ws.appendingPathComponent("clean/report.json"))
     }
@@ -67,8 +67,8 @@ struct ClusterFaultTests {
 
     @Test("SIGKILL of a worker process mid-task: its leases expire, the tasks finish on the other worker, the report is unchanged")
     func killWorker() async throws {
-        let (ws, manifest) = try workspace()
-        let clean = try localReport(manifest, in: ws)
+        let (ws, manifest) = try await workspace()
+        let clean = try await localReport(manifest, in: ws)
         let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: try TestPKI(), leaseTTL: 2)
         let user = try server.pki.issue(.user, "alice")
         var workers: [TestSupport.RunningProcess] = []
@@ -79,7 +79,7 @@ struct ClusterFaultTests {
                 "--ca", server.pki.caFile.path, "--slots", "2", "--state-dir", "wstate-\(name)", "--log-level", "error",
             ], in: ws))
         }
-        let (job, _) = try submit(manifest, to: server, as: user, in: ws)
+        let (job, _) = try await submit(manifest, to: server, as: user, in: ws)
         try await waitUntil { (try await server.coordinator.progress(of: job))[.succeeded, default: 0] >= 3 }
         workers[0].kill(signal: SIGKILL)
         _ = workers[0].finish()
@@ -110,8 +110,8 @@ struct ClusterFaultTests {
 
     @Test("the coordinator process stops for a while and starts again: workers retry, resume, and nothing is lost or duplicated")
     func coordinatorAway() async throws {
-        let (ws, manifest) = try workspace()
-        let clean = try localReport(manifest, in: ws)
+        let (ws, manifest) = try await workspace()
+        let clean = try await localReport(manifest, in: ws)
         let pki = try TestPKI()
         let coordFiles = try pki.issue(.coordinator, "coordinator")
         let user = try pki.issue(.user, "alice")
@@ -125,7 +125,7 @@ struct ClusterFaultTests {
         let alice = CoordinatorClient(baseURL: url, tls: try TLSFiles.clientConfiguration(certificate: user.certificate, privateKey: user.privateKey, trustRoot: pki.caFile))
         try await waitUntil(30) { (try? await alice.call(.GET, "/healthz", as: [String: String].self)) != nil }
 
-        let out = try TestSupport.medgrid(["submit", manifest, "--coordinator", url, "--cert", user.certificate.path, "--key", user.privateKey.path, "--ca", pki.caFile.path], in: ws)
+        let out = try await TestSupport.medgrid(["submit", manifest, "--coordinator", url, "--cert", user.certificate.path, "--key", user.privateKey.path, "--ca", pki.caFile.path], in: ws)
         #expect(out.status == 0, "\(out.stderr)")
         let job = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         var tasks: [Task<Void, any Error>] = []
@@ -174,7 +174,7 @@ struct ClusterFaultTests {
             fetcher: BlobFetcher(client: client, cache: cache, logger: Self.logger()), logger: Self.logger())
         let running = Task { try await worker.run() }
 
-        let (first, uploaded) = try submit("Jobs/quickstart.yaml", to: server, as: user, in: ws)
+        let (first, uploaded) = try await submit("Jobs/quickstart.yaml", to: server, as: user, in: ws)
         #expect(uploaded == 13)
         try await waitUntil { await server.coordinator.jobStatus(first)?.isTerminal == true }
         let report = try await server.coordinator.report(first)
@@ -190,7 +190,7 @@ struct ClusterFaultTests {
         try flip(storedURL, at: 20)
 
         // Submitting again: the coordinator finds its copy corrupt and asks for it; the worker refetches.
-        let (second, reuploaded) = try submit("Jobs/quickstart.yaml", to: server, as: user, in: ws)
+        let (second, reuploaded) = try await submit("Jobs/quickstart.yaml", to: server, as: user, in: ws)
         #expect(reuploaded == 1)
         try await waitUntil { await server.coordinator.jobStatus(second)?.isTerminal == true }
         #expect(try await server.coordinator.report(second) == report)

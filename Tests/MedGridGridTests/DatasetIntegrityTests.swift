@@ -14,21 +14,21 @@ struct DatasetIntegrityTests {
     }
 
     @Test("dataset add, verify, one flipped byte: verify and a new job both name the file")
-    func verifyCatchesChange() throws {
+    func verifyCatchesChange() async throws {
         let ws = try TestSupport.workspaceCopy()
-        let added = try TestSupport.medgrid(["dataset", "add", "Datasets/phantom", "--state-dir", "st"], in: ws)
+        let added = try await TestSupport.medgrid(["dataset", "add", "Datasets/phantom", "--state-dir", "st"], in: ws)
         #expect(added.status == 0, "\(added.stderr)")
         #expect(added.stdout.contains("merkle root: "))
-        let ok = try TestSupport.medgrid(["dataset", "verify", "Datasets/phantom", "--state-dir", "st"], in: ws)
+        let ok = try await TestSupport.medgrid(["dataset", "verify", "Datasets/phantom", "--state-dir", "st"], in: ws)
         #expect(ok.status == 0)
         #expect(ok.stdout.hasPrefix("ok: 13 files match"))
 
         try flipByte(ws.appendingPathComponent("Datasets/phantom/imagesTr/phantom_003.nii.gz"), at: 200)
-        let bad = try TestSupport.medgrid(["dataset", "verify", "Datasets/phantom", "--state-dir", "st"], in: ws)
+        let bad = try await TestSupport.medgrid(["dataset", "verify", "Datasets/phantom", "--state-dir", "st"], in: ws)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("imagesTr/phantom_003.nii.gz: content changed"), "\(bad.stderr)")
 
-        let run = try TestSupport.medgrid(["run", "Jobs/quickstart.yaml", "--state-dir", "st"], in: ws)
+        let run = try await TestSupport.medgrid(["run", "Jobs/quickstart.yaml", "--state-dir", "st"], in: ws)
         #expect(run.status == 1)
         #expect(run.stderr.contains("changed since it was registered"), "\(run.stderr)")
         #expect(run.stderr.contains("imagesTr/phantom_003.nii.gz"))

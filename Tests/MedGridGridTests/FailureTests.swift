@@ -7,9 +7,9 @@ import MedGridTesting
 /// go on, and the error (with the command's stderr tail) reaches the report.
 struct FailureTests {
     @Test("trap, hang, throw and a failing command each fail only their task; the rest succeed")
-    func failuresAreContained() throws {
+    func failuresAreContained() async throws {
         let ws = try TestSupport.workspaceCopy()
-        let dataset = try synthPhantom(in: ws, name: "six", cases: 6)
+        let dataset = try await synthPhantom(in: ws, name: "six", cases: 6)
         let script = ws.appendingPathComponent("Jobs/segment.sh")
         try """
             #!/bin/sh
@@ -46,7 +46,7 @@ struct FailureTests {
               retries: {kernelError: 1, timeout: 0, backoffSeconds: 0}
               timeoutSeconds: 3
             """, named: "failures", in: ws)
-        let out = try TestSupport.medgrid(["run", manifest, "--workers", "1", "--slots", "1", "--state-dir", "st", "--out", "out"], in: ws)
+        let out = try await TestSupport.medgrid(["run", manifest, "--workers", "1", "--slots", "1", "--state-dir", "st", "--out", "out"], in: ws)
         #expect(out.status == 2, "exit status 2 means: finished with failed tasks. \(out.stderr)")
         let report = try JSONValue(parsing: try reportBytes(ws.appendingPathComponent("out")))
         #expect(report["status"]?.stringValue == "partiallyFailed")

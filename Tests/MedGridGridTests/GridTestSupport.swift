@@ -14,8 +14,8 @@ func reportBytes(_ folder: URL) throws -> Data {
 }
 
 /// Makes a small phantom dataset inside a workspace.
-func synthPhantom(in workspace: URL, name: String, cases: Int) throws -> String {
-    let out = try TestSupport.medgrid(["dataset", "synth", "phantom", "--out", workspace.appendingPathComponent("Datasets/\(name)").path,
+func synthPhantom(in workspace: URL, name: String, cases: Int) async throws -> String {
+    let out = try await TestSupport.medgrid(["dataset", "synth", "phantom", "--out", workspace.appendingPathComponent("Datasets/\(name)").path,
                                        "--cases", "\(cases)", "--size", "16x16x8", "--seed", "3"])
     guard out.status == 0 else { throw NSError(domain: "synth", code: Int(out.status), userInfo: [NSLocalizedDescriptionKey: out.stderr]) }
     return "../Datasets/\(name)"

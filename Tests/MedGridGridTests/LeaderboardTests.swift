@@ -6,9 +6,9 @@ import MedGridTesting
 /// Benchmark reports in every format, `medgrid verify`, `medgrid rank` and leaderboards over time.
 struct LeaderboardTests {
     @Test("a benchmark run writes every report format, and verify passes on it and fails with the reason when a label changes")
-    func verifyReport() throws {
+    func verifyReport() async throws {
         let ws = try TestSupport.workspaceCopy()
-        let run = try TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--state-dir", "s", "--out", "out"], in: ws)
+        let run = try await TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--state-dir", "s", "--out", "out"], in: ws)
         #expect(run.status == 0, "\(run.stderr)")
         for file in ["report.json", "report.md", "scores.csv", "report.html", "run.json"] {
             #expect(FileManager.default.fileExists(atPath: ws.appendingPathComponent("out/\(file)").path), "\(file) missing")
@@ -19,7 +19,7 @@ struct LeaderboardTests {
         #expect(consensus.allSatisfy { $0["rankLower"]?.doubleValue != nil && $0["rankUpper"]?.doubleValue != nil })
 
         // The benchmark has an external command algorithm, so verify runs it only with --allow-commands (ReportTrustTests).
-        let ok = try TestSupport.medgrid(["verify", "out", "--allow-commands"], in: ws)
+        let ok = try await TestSupport.medgrid(["verify", "out", "--allow-commands"], in: ws)
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
         #expect(ok.stdout.contains("matches the re-run byte for byte"))
 
@@ -28,7 +28,7 @@ struct LeaderboardTests {
         let other = ws.appendingPathComponent("Datasets/phantom/labelsTr/phantom_001.nii.gz")
         try FileManager.default.removeItem(at: label)
         try FileManager.default.copyItem(at: other, to: label)
-        let bad = try TestSupport.medgrid(["verify", "out", "--allow-commands"], in: ws)
+        let bad = try await TestSupport.medgrid(["verify", "out", "--allow-commands"], in: ws)
         #expect(bad.status == 3, "\(bad.stdout)\(bad.stderr)")
         #expect(bad.stdout.contains("the data changed"))
         #expect(bad.stdout.contains("labelsTr/phantom_002.nii.gz"))
@@ -36,19 +36,19 @@ struct LeaderboardTests {
         #expect(bad.stdout.contains(".dice"))
 
         // A missing report is a clear error.
-        let edited = try TestSupport.medgrid(["verify", "/nonexistent/report.json"], in: ws)
+        let edited = try await TestSupport.medgrid(["verify", "/nonexistent/report.json"], in: ws)
         #expect(edited.status == 1)
         #expect(edited.stderr.contains("no such report"))
     }
 
     @Test("medgrid rank ranks a long-format CSV from anywhere, with a deterministic bootstrap")
-    func rankCSV() throws {
+    func rankCSV() async throws {
         let ws = try TestSupport.workspaceCopy()
         // Two algorithms, four cases: A = 0.2 everywhere, B = 1.0 everywhere; smaller is better.
         var csv = "algorithm,case,value\n"
         for c in 1...4 { csv += "A,c\(c),0.2\nB,c\(c),1.0\n" }
         try csv.write(to: ws.appendingPathComponent("scores.csv"), atomically: true, encoding: .utf8)
-        let out = try TestSupport.medgrid(["rank", "scores.csv", "--scheme", "test-then-rank", "--smaller-is-better", "--json"], in: ws)
+        let out = try await TestSupport.medgrid(["rank", "scores.csv", "--scheme", "test-then-rank", "--smaller-is-better", "--json"], in: ws)
         #expect(out.status == 0, "\(out.stderr)")
         let json = try JSONValue(parsing: Data(out.stdout.utf8))
         let comparisons = try #require(json["rankings"]?.arrayValue?.first?["significance"]?["comparisons"]?.arrayValue)
@@ -57,26 +57,26 @@ struct LeaderboardTests {
         let ranking = try #require(json["rankings"]?.arrayValue?.first?["ranking"]?["ranking"]?.arrayValue)
         #expect(ranking.first?["algorithm"]?.stringValue == "A")
 
-        let b1 = try TestSupport.medgrid(["rank", "scores.csv", "--bootstrap", "50", "--seed", "7", "--json"], in: ws)
-        let b2 = try TestSupport.medgrid(["rank", "scores.csv", "--bootstrap", "50", "--seed", "7", "--json"], in: ws)
+        let b1 = try await TestSupport.medgrid(["rank", "scores.csv", "--bootstrap", "50", "--seed", "7", "--json"], in: ws)
+        let b2 = try await TestSupport.medgrid(["rank", "scores.csv", "--bootstrap", "50", "--seed", "7", "--json"], in: ws)
         #expect(b1.status == 0 && b1.stdout == b2.stdout)
 
         try "algorithm,case\nA,c1\n".write(to: ws.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
-        let bad = try TestSupport.medgrid(["rank", "bad.csv"], in: ws)
+        let bad = try await TestSupport.medgrid(["rank", "bad.csv"], in: ws)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("bad.csv") && bad.stderr.contains("value"))
     }
 
     @Test("a leaderboard publishes immutable versions, refuses other benchmarks, and re-evaluates when the ground truth changes")
-    func leaderboardVersions() throws {
+    func leaderboardVersions() async throws {
         let ws = try TestSupport.workspaceCopy()
-        #expect(try TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--state-dir", "s", "--out", "out"], in: ws).status == 0)
-        let add = try TestSupport.medgrid(["leaderboard", "phantom", "--add", "out", "--state-dir", "s"], in: ws)
+        #expect(try await TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--state-dir", "s", "--out", "out"], in: ws).status == 0)
+        let add = try await TestSupport.medgrid(["leaderboard", "phantom", "--add", "out", "--state-dir", "s"], in: ws)
         #expect(add.status == 0, "\(add.stderr)")
         #expect(add.stdout.contains("version 1"))
         #expect(add.stdout.contains("rank 95% interval"))
 
-        let show = try TestSupport.medgrid(["leaderboard", "phantom", "--state-dir", "s", "--json"], in: ws)
+        let show = try await TestSupport.medgrid(["leaderboard", "phantom", "--state-dir", "s", "--json"], in: ws)
         let v1 = try JSONValue(parsing: Data(show.stdout.utf8))
         #expect(v1["version"]?.intValue == 1)
         #expect(v1["entries"]?.arrayValue?.allSatisfy { $0["source"]?["manifestSHA256"]?.stringValue != nil } == true)
@@ -86,13 +86,13 @@ struct LeaderboardTests {
             .replacingOccurrences(of: "name: phantom-benchmark", with: "name: phantom-dice-only")
             .replacingOccurrences(of: "metrics: [dice, jaccard, volume-difference, hd95, nsd]", with: "metrics: [dice]")
         let path = try writeManifest(other, named: "phantom-dice-only", in: ws)
-        #expect(try TestSupport.medgrid(["run", path, "--state-dir", "s", "--out", "out-dice"], in: ws).status == 0)
-        let refused = try TestSupport.medgrid(["leaderboard", "phantom", "--add", "out-dice", "--state-dir", "s"], in: ws)
+        #expect(try await TestSupport.medgrid(["run", path, "--state-dir", "s", "--out", "out-dice"], in: ws).status == 0)
+        let refused = try await TestSupport.medgrid(["leaderboard", "phantom", "--add", "out-dice", "--state-dir", "s"], in: ws)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("metrics"))
 
         // Nothing changed: no new version.
-        let same = try TestSupport.medgrid(["leaderboard", "phantom", "--reevaluate", "--state-dir", "s"], in: ws)
+        let same = try await TestSupport.medgrid(["leaderboard", "phantom", "--reevaluate", "--state-dir", "s"], in: ws)
         #expect(same.status == 0)
         #expect(same.stdout.contains("nothing to re-evaluate"))
 
@@ -102,16 +102,16 @@ struct LeaderboardTests {
             try FileManager.default.removeItem(at: label)
             try FileManager.default.copyItem(at: ws.appendingPathComponent("Datasets/phantom/labelsTr/phantom_001.nii.gz"), to: label)
         }
-        let re = try TestSupport.medgrid(["leaderboard", "phantom", "--reevaluate", "--allow-commands", "--state-dir", "s"], in: ws)
+        let re = try await TestSupport.medgrid(["leaderboard", "phantom", "--reevaluate", "--allow-commands", "--state-dir", "s"], in: ws)
         #expect(re.status == 0, "\(re.stderr)")
         #expect(re.stdout.contains("version 2"))
         #expect(re.stdout.contains("ground truth/data changed"))
-        let history = try TestSupport.medgrid(["leaderboard", "phantom", "--history", "--state-dir", "s"], in: ws)
+        let history = try await TestSupport.medgrid(["leaderboard", "phantom", "--history", "--state-dir", "s"], in: ws)
         #expect(history.stdout.contains("v1: added"))
         #expect(history.stdout.contains("v2: re-evaluated"))
-        let old = try JSONValue(parsing: Data(try TestSupport.medgrid(["leaderboard", "phantom", "--version", "1", "--json", "--state-dir", "s"], in: ws).stdout.utf8))
+        let old = try JSONValue(parsing: Data(try await TestSupport.medgrid(["leaderboard", "phantom", "--version", "1", "--json", "--state-dir", "s"], in: ws).stdout.utf8))
         #expect(old == v1)  // history is immutable
-        let v2 = try JSONValue(parsing: Data(try TestSupport.medgrid(["leaderboard", "phantom", "--json", "--state-dir", "s"], in: ws).stdout.utf8))
+        let v2 = try JSONValue(parsing: Data(try await TestSupport.medgrid(["leaderboard", "phantom", "--json", "--state-dir", "s"], in: ws).stdout.utf8))
         #expect(v2["benchmark"]?["datasetRoot"] != v1["benchmark"]?["datasetRoot"])
         #expect(v2["entries"]?.arrayValue?.first?["scores"] != v1["entries"]?.arrayValue?.first?["scores"])
 
@@ -137,9 +137,9 @@ struct BrowserReportTests {
     }
 
     @Test("the phantom benchmark's report.html renders in headless Chromium without errors", .enabled(if: chromium != nil))
-    func headlessChromium() throws {
+    func headlessChromium() async throws {
         let ws = try TestSupport.workspaceCopy()
-        let run = try TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--state-dir", "s", "--out", "out"], in: ws)
+        let run = try await TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--state-dir", "s", "--out", "out"], in: ws)
         #expect(run.status == 0, "\(run.stderr)")
         let script = TestSupport.repositoryRoot().appendingPathComponent("Scripts/check-html-report.sh").path
         let p = Process()

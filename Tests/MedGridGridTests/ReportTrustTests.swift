@@ -17,7 +17,7 @@ struct ReportTrustTests {
         var command: [String]
     }
 
-    static func markerReport() throws -> MarkerReport {
+    static func markerReport() async throws -> MarkerReport {
         let ws = try TestSupport.workspaceCopy()
         // Writable by all: a command step of a worker running as root runs as another, unprivileged user.
         let markers = ws.appendingPathComponent("markers")
@@ -45,7 +45,7 @@ struct ReportTrustTests {
               seed: 1
             """
         let path = try writeManifest(manifest, named: "marker-benchmark", in: ws)
-        let run = try TestSupport.medgrid(["run", path, "--state-dir", "s", "--out", "out", "--quiet"], in: ws)
+        let run = try await TestSupport.medgrid(["run", path, "--state-dir", "s", "--out", "out", "--quiet"], in: ws)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: marker.path), "the command step ran during medgrid run")
         try FileManager.default.removeItem(at: marker)
@@ -53,9 +53,9 @@ struct ReportTrustTests {
     }
 
     @Test("verify refuses a report with a command step before running anything and lists the command; --allow-commands runs it and verifies")
-    func verifyRefusesCommands() throws {
-        let r = try Self.markerReport()
-        let refused = try TestSupport.medgrid(["verify", "out"], in: r.workspace)
+    func verifyRefusesCommands() async throws {
+        let r = try await Self.markerReport()
+        let refused = try await TestSupport.medgrid(["verify", "out"], in: r.workspace)
         #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: r.marker.path), "verify ran the report's command")
         let line = ReportTrust.shellQuoted(r.command)
@@ -65,39 +65,39 @@ struct ReportTrustTests {
         #expect(refused.stderr.contains("trust"))
         #expect(!refused.stdout.contains("re-running"), "\(refused.stdout)")
 
-        let allowed = try TestSupport.medgrid(["verify", "out", "--allow-commands"], in: r.workspace)
+        let allowed = try await TestSupport.medgrid(["verify", "out", "--allow-commands"], in: r.workspace)
         #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
         #expect(FileManager.default.fileExists(atPath: r.marker.path))
         #expect(allowed.stderr.contains("warning: --allow-commands"))
         #expect(allowed.stderr.contains(line))
         #expect(allowed.stdout.contains("matches the re-run byte for byte"))
 
-        #expect(try TestSupport.medgrid(["verify", "--help"]).stdout.contains("--allow-commands"))
+        #expect(try await TestSupport.medgrid(["verify", "--help"]).stdout.contains("--allow-commands"))
     }
 
     @Test("leaderboard --reevaluate refuses entries that are commands, lists them and publishes nothing; --allow-commands runs them")
-    func reevaluateRefusesCommands() throws {
-        let r = try Self.markerReport()
-        let add = try TestSupport.medgrid(["leaderboard", "marker", "--add", "out", "--state-dir", "s"], in: r.workspace)
+    func reevaluateRefusesCommands() async throws {
+        let r = try await Self.markerReport()
+        let add = try await TestSupport.medgrid(["leaderboard", "marker", "--add", "out", "--state-dir", "s"], in: r.workspace)
         #expect(add.status == 0, "\(add.stderr)")
         #expect(add.stderr.contains("marker is an external command"), "\(add.stderr)")
         #expect(!FileManager.default.fileExists(atPath: r.marker.path), "--add runs nothing")
-        let v1 = try TestSupport.medgrid(["leaderboard", "marker", "--json", "--state-dir", "s"], in: r.workspace).stdout
+        let v1 = try await TestSupport.medgrid(["leaderboard", "marker", "--json", "--state-dir", "s"], in: r.workspace).stdout
         let source = try #require(try JSONValue(parsing: Data(v1.utf8))["entries"]?.arrayValue?.first?["source"])
         #expect(source["reportSHA256"]?.stringValue == ContentHash.sha256(try reportBytes(r.out)))
 
-        let refused = try TestSupport.medgrid(["leaderboard", "marker", "--reevaluate", "--force", "--state-dir", "s"], in: r.workspace)
+        let refused = try await TestSupport.medgrid(["leaderboard", "marker", "--reevaluate", "--force", "--state-dir", "s"], in: r.workspace)
         #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: r.marker.path), "re-evaluation ran an entry's command")
         #expect(refused.stderr.contains("\n  \(ReportTrust.shellQuoted(r.command))    # step marker\n"), "\(refused.stderr)")
         #expect(refused.stderr.contains("marker-benchmark"), "names the job the command came from")
         #expect(refused.stderr.contains("--allow-commands"))
-        #expect(try TestSupport.medgrid(["leaderboard", "marker", "--json", "--state-dir", "s"], in: r.workspace).stdout == v1)
+        #expect(try await TestSupport.medgrid(["leaderboard", "marker", "--json", "--state-dir", "s"], in: r.workspace).stdout == v1)
 
         // The flag means nothing without --reevaluate, so it is refused rather than silently ignored.
-        #expect(try TestSupport.medgrid(["leaderboard", "marker", "--allow-commands", "--state-dir", "s"], in: r.workspace).status != 0)
+        #expect(try await TestSupport.medgrid(["leaderboard", "marker", "--allow-commands", "--state-dir", "s"], in: r.workspace).status != 0)
 
-        let allowed = try TestSupport.medgrid(["leaderboard", "marker", "--reevaluate", "--force", "--allow-commands", "--state-dir", "s"], in: r.workspace)
+        let allowed = try await TestSupport.medgrid(["leaderboard", "marker", "--reevaluate", "--force", "--allow-commands", "--state-dir", "s"], in: r.workspace)
         #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
         #expect(FileManager.default.fileExists(atPath: r.marker.path))
         #expect(allowed.stderr.contains("warning: --allow-commands"))
@@ -105,11 +105,11 @@ struct ReportTrustTests {
     }
 
     @Test("leaderboard --add refuses a report whose scores, manifest, form or scores.csv were changed, names the file, and leaves the leaderboard unchanged")
-    func addRefusesTamperedReports() throws {
-        let r = try Self.markerReport()
+    func addRefusesTamperedReports() async throws {
+        let r = try await Self.markerReport()
         let ws = r.workspace
-        #expect(try TestSupport.medgrid(["leaderboard", "marker", "--add", "out", "--state-dir", "s"], in: ws).status == 0)
-        let v1 = try TestSupport.medgrid(["leaderboard", "marker", "--json", "--state-dir", "s"], in: ws).stdout
+        #expect(try await TestSupport.medgrid(["leaderboard", "marker", "--add", "out", "--state-dir", "s"], in: ws).status == 0)
+        let v1 = try await TestSupport.medgrid(["leaderboard", "marker", "--json", "--state-dir", "s"], in: ws).stdout
         let original = try reportBytes(r.out)
         let report = try JSONValue(parsing: original)
 
@@ -168,21 +168,21 @@ struct ReportTrustTests {
             (form, ["not-canonical/report.json: byte offset", "canonical"]),
         ]
         for (dir, fragments) in cases {
-            let out = try TestSupport.medgrid(["leaderboard", "marker", "--add", dir.path, "--state-dir", "s"], in: ws)
+            let out = try await TestSupport.medgrid(["leaderboard", "marker", "--add", dir.path, "--state-dir", "s"], in: ws)
             #expect(out.status == 1, "\(dir.lastPathComponent): \(out.stdout)\(out.stderr)")
             #expect(out.stderr.contains("refusing to add"), "\(out.stderr)")
             #expect(out.stderr.contains("Nothing was published"))
             for f in fragments { #expect(out.stderr.contains(f), "\(dir.lastPathComponent): expected \(f) in \(out.stderr)") }
         }
         // All or nothing: a genuine report added together with a tampered one is not published either.
-        let both = try TestSupport.medgrid(["leaderboard", "marker", "--add", "out", "--add", csv.path, "--state-dir", "s"], in: ws)
+        let both = try await TestSupport.medgrid(["leaderboard", "marker", "--add", "out", "--add", csv.path, "--state-dir", "s"], in: ws)
         #expect(both.status == 1)
 
-        #expect(try TestSupport.medgrid(["leaderboard", "marker", "--json", "--state-dir", "s"], in: ws).stdout == v1)
-        let history = try TestSupport.medgrid(["leaderboard", "marker", "--history", "--state-dir", "s"], in: ws).stdout
+        #expect(try await TestSupport.medgrid(["leaderboard", "marker", "--json", "--state-dir", "s"], in: ws).stdout == v1)
+        let history = try await TestSupport.medgrid(["leaderboard", "marker", "--history", "--state-dir", "s"], in: ws).stdout
         #expect(history.split(separator: "\n").count == 1, "\(history)")
         // verify names the same edit as a reason (with the commands allowed, it re-runs and differs).
-        let verify = try TestSupport.medgrid(["verify", betterScore.path, "--allow-commands"], in: ws)
+        let verify = try await TestSupport.medgrid(["verify", betterScore.path, "--allow-commands"], in: ws)
         #expect(verify.status == 3, "\(verify.stdout)\(verify.stderr)")
         #expect(verify.stdout.contains("ranking: not the ranking its scores give"), "\(verify.stdout)")
     }

@@ -7,7 +7,7 @@ import MedGridTesting
 @Suite(.serialized)
 struct ReproducibilityTests {
     @Test("imaging: --workers 1 and --workers 3, and two shard sizes, give byte-identical reports")
-    func imagingReports() throws {
+    func imagingReports() async throws {
         let ws = try TestSupport.workspaceCopy()
         let shard1 = try String(contentsOf: ws.appendingPathComponent("Jobs/quickstart.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "casesPerTask: 2", with: "casesPerTask: 1")
@@ -20,7 +20,7 @@ struct ReproducibilityTests {
         ]
         var reports: [Data] = []
         for (args, name) in runs {
-            let out = try TestSupport.medgrid(args + ["--state-dir", "state-\(name)", "--out", "out-\(name)"], in: ws)
+            let out = try await TestSupport.medgrid(args + ["--state-dir", "state-\(name)", "--out", "out-\(name)"], in: ws)
             #expect(out.status == 0, "\(out.stderr)")
             reports.append(try reportBytes(ws.appendingPathComponent("out-\(name)")))
         }
@@ -33,7 +33,7 @@ struct ReproducibilityTests {
     }
 
     @Test("cohort: one task per site and two row-shard sizes give byte-identical reports")
-    func cohortReports() throws {
+    func cohortReports() async throws {
         let ws = try TestSupport.workspaceCopy()
         let base = try String(contentsOf: ws.appendingPathComponent("Jobs/cohort-summary.yaml"), encoding: .utf8)
         #expect(base.contains("groupBy: SITEID"))
@@ -41,7 +41,7 @@ struct ReproducibilityTests {
         let rows1000 = try writeManifest(base.replacingOccurrences(of: "groupBy: SITEID", with: "rowsPerTask: 1000"), named: "rows1000", in: ws)
         var reports: [Data] = []
         for (i, (manifest, workers)) in [("Jobs/cohort-summary.yaml", 1), (rows37, 3), (rows1000, 2)].enumerated() {
-            let out = try TestSupport.medgrid(["run", manifest, "--workers", "\(workers)", "--slots", "2", "--state-dir", "s\(i)", "--out", "o\(i)"], in: ws)
+            let out = try await TestSupport.medgrid(["run", manifest, "--workers", "\(workers)", "--slots", "2", "--state-dir", "s\(i)", "--out", "o\(i)"], in: ws)
             #expect(out.status == 0, "\(out.stderr)")
             reports.append(try reportBytes(ws.appendingPathComponent("o\(i)")))
         }

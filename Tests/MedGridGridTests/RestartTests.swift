@@ -8,9 +8,9 @@ import MedGridTesting
 /// directory, and the job completes with the same report as a run that was never interrupted.
 struct RestartTests {
     @Test("SIGKILL of the coordinator mid-job, then a restart on the same state directory, gives the same report")
-    func killAndResume() throws {
+    func killAndResume() async throws {
         let ws = try TestSupport.workspaceCopy()
-        let dataset = try synthPhantom(in: ws, name: "twelve", cases: 12)
+        let dataset = try await synthPhantom(in: ws, name: "twelve", cases: 12)
         let manifest = try writeManifest("""
             apiVersion: medgrid/v1
             kind: Job
@@ -30,7 +30,7 @@ struct RestartTests {
         let args = ["run", manifest, "--workers", "1", "--slots", "2", "--lease-ttl", "2", "--state-dir", "state"]
 
         // A clean run for reference.
-        let clean = try TestSupport.medgrid(args.map { $0 == "state" ? "clean-state" : $0 } + ["--out", "clean"], in: ws)
+        let clean = try await TestSupport.medgrid(args.map { $0 == "state" ? "clean-state" : $0 } + ["--out", "clean"], in: ws)
         #expect(clean.status == 0, "\(clean.stderr)")
 
         // Start, wait until some tasks are done, kill -9.
@@ -39,7 +39,7 @@ struct RestartTests {
         var done = 0
         let deadline = Date().addingTimeInterval(60)
         while done < 3 && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
             if FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("medgrid.sqlite").path),
                let store = try? Store(stateDirectory: stateDir),
                let jobs = try? store.read({ try $0.jobs() }), let job = jobs.first,
@@ -53,7 +53,7 @@ struct RestartTests {
         #expect(killed.status != 0)
 
         // Start again: the unfinished job is resumed, not started over.
-        let second = try TestSupport.medgrid(args + ["--out", "resumed"], in: ws)
+        let second = try await TestSupport.medgrid(args + ["--out", "resumed"], in: ws)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("slow-1: succeeded"), "\(second.stdout)")
         #expect(try reportBytes(ws.appendingPathComponent("resumed")) == reportBytes(ws.appendingPathComponent("clean")))

@@ -10,7 +10,7 @@ import MedGridWorker
 @Suite(.serialized)
 struct ResultLimitTests {
     @Test("an oversized result fails its task with result-too-large, once, and the job ends")
-    func oversizedResultFailsTask() throws {
+    func oversizedResultFailsTask() async throws {
         let ws = try TestSupport.workspaceCopy()
         // Counts the step's runs; world-writable so the step's unprivileged user can append to it.
         let attempts = ws.appendingPathComponent("attempts.log")
@@ -39,7 +39,7 @@ struct ResultLimitTests {
               retries: {kernelError: 2, backoffSeconds: 0}
               timeoutSeconds: 120
             """, named: "too-large", in: ws)
-        let out = try TestSupport.medgrid(["run", manifest, "--workers", "1", "--slots", "1", "--state-dir", "st", "--out", "out", "--quiet"], in: ws, timeout: 280)
+        let out = try await TestSupport.medgrid(["run", manifest, "--workers", "1", "--slots", "1", "--state-dir", "st", "--out", "out", "--quiet"], in: ws, timeout: 280)
         #expect(out.status == 2, "exit status 2 means: finished with failed tasks. \(out.stderr)")
         let report = try JSONValue(parsing: try reportBytes(ws.appendingPathComponent("out")))
         #expect(report["status"]?.stringValue == "failed")

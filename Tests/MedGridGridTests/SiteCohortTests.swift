@@ -56,7 +56,7 @@ struct SiteCohortTests {
         }
         // Whatever happens below, no worker outlives the test.
         defer { for w in workers { w.kill(signal: SIGKILL); _ = w.finish() } }
-        let out = try TestSupport.medgrid(["submit", manifest, "--coordinator", server.url, "--cert", user.certificate.path, "--key", user.privateKey.path, "--ca", server.pki.caFile.path, "--json"], in: ws)
+        let out = try await TestSupport.medgrid(["submit", manifest, "--coordinator", server.url, "--cert", user.certificate.path, "--key", user.privateKey.path, "--ca", server.pki.caFile.path, "--json"], in: ws)
         #expect(out.status == 0, "\(out.stderr)")
         let submitted = try JSONValue(parsing: Data(out.stdout.utf8))
         #expect(submitted["uploaded"]?.intValue == 0, "nothing is uploaded for site-local data")
@@ -77,11 +77,11 @@ struct SiteCohortTests {
         #expect(report["provenance"]?["siteInputs"]?.arrayValue?.count == sites.count)
 
         // The same summary as the pooled cohort read in one place.
-        let pooled = try TestSupport.medgrid(["kernel", "run", "cohort.summary", "--input", "Datasets/trial/cohort.csv", "--param", "paramcd=OS"], in: ws)
+        let pooled = try await TestSupport.medgrid(["kernel", "run", "cohort.summary", "--input", "Datasets/trial/cohort.csv", "--param", "paramcd=OS"], in: ws)
         #expect(try JSONValue(parsing: Data(pooled.stdout.utf8))["result"] == report["aggregates"]?["cohort.summary"])
 
         // Cox stratified by site from per-site statistics equals the pooled fit bit for bit.
-        let cox = try TestSupport.medgrid(["kernel", "run", "survival.cox", "--input", "Datasets/trial/cohort.csv", "--param", "covariates=TRT01PN,AGE", "--param", "strata=SITEID", "--param", "paramcd=OS"], in: ws)
+        let cox = try await TestSupport.medgrid(["kernel", "run", "survival.cox", "--input", "Datasets/trial/cohort.csv", "--param", "covariates=TRT01PN,AGE", "--param", "strata=SITEID", "--param", "paramcd=OS"], in: ws)
         let pooledCox = try JSONValue(parsing: Data(cox.stdout.utf8))["result"]
         #expect(pooledCox?["coefficients"] != nil)
         #expect(pooledCox?["coefficients"] == report["aggregates"]?["survival.cox"]?["coefficients"])
@@ -104,7 +104,7 @@ struct SiteCohortTests {
               sites: {file: adtte.csv, names: [\(sites[0])]}
               kernel: cohort.summary
             """, named: "one-site", in: ws)
-        let v = try TestSupport.medgrid(["plan", manifest], in: ws)
+        let v = try await TestSupport.medgrid(["plan", manifest], in: ws)
         #expect(v.status == 0, "\(v.stderr)")
         #expect(v.stdout.contains("site \(sites[0])"))
         let bad = try writeManifest("""
@@ -115,7 +115,7 @@ struct SiteCohortTests {
               sites: {file: ../adtte.csv, names: []}
               kernel: cohort.summary
             """, named: "bad-sites", in: ws)
-        let out = try TestSupport.medgrid(["validate", bad], in: ws)
+        let out = try await TestSupport.medgrid(["validate", bad], in: ws)
         #expect(out.status == 1)
         #expect(out.stderr.contains("spec.sites.file"))
         #expect(out.stderr.contains("spec.sites.names"))

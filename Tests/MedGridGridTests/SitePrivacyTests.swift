@@ -62,7 +62,7 @@ struct SitePrivacyTests {
         var reports: [String: JSONValue] = [:]
         var texts: [String] = []
         for manifest in jobs {
-            let out = try TestSupport.medgrid(["submit", manifest, "--coordinator", server.url, "--cert", user.certificate.path, "--key", user.privateKey.path, "--ca", server.pki.caFile.path, "--json"], in: ws)
+            let out = try await TestSupport.medgrid(["submit", manifest, "--coordinator", server.url, "--cert", user.certificate.path, "--key", user.privateKey.path, "--ca", server.pki.caFile.path, "--json"], in: ws)
             #expect(out.status == 0, "\(out.stderr)")
             let job = try #require(try JSONValue(parsing: Data(out.stdout.utf8))["job"]?.stringValue)
             let end = Date().addingTimeInterval(240)  // generous: a busy 2-core machine runs other suites at once

@@ -106,7 +106,7 @@ struct TransportTests {
         let pki = try TestPKI()
         let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: pki)
         let alice = try pki.issue(.user, "alice")
-        let submit = try TestSupport.medgrid([
+        let submit = try await TestSupport.medgrid([
             "submit", "Jobs/quickstart.yaml", "--coordinator", server.url, "--cert", alice.certificate.path,
             "--key", alice.privateKey.path, "--ca", pki.caFile.path, "--json",
         ], in: ws)
@@ -133,12 +133,12 @@ struct TransportTests {
         for t in tasks { _ = try? await t.value }
         let remoteReport = try await server.coordinator.report(job)
 
-        let local = try TestSupport.medgrid(["run", "Jobs/quickstart.yaml", "--state-dir", "local", "--out", "local-out"], in: ws)
+        let local = try await TestSupport.medgrid(["run", "Jobs/quickstart.yaml", "--state-dir", "local", "--out", "local-out"], in: ws)
         #expect(local.status == 0, "\(local.stderr)")
         #expect(Data(remoteReport.utf8) == (try Data(contentsOf: ws.appendingPathComponent("local-out/report.json"))))
 
         // The same report through the API and the command line.
-        let viaCLI = try TestSupport.medgrid([
+        let viaCLI = try await TestSupport.medgrid([
             "report", job, "--format", "json", "--coordinator", server.url, "--cert", alice.certificate.path,
             "--key", alice.privateKey.path, "--ca", pki.caFile.path,
         ], in: ws)
@@ -168,16 +168,16 @@ struct ClientCommandTests {
               kernel: debug.sleep
               params: {seconds: 30}
             """, named: "slow", in: ws)
-        let submitted = try TestSupport.medgrid(["submit", slow, "--json"] + conn, in: ws)
+        let submitted = try await TestSupport.medgrid(["submit", slow, "--json"] + conn, in: ws)
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let job = try #require(try JSONValue(parsing: Data(submitted.stdout.utf8))["job"]?.stringValue)
 
         // A worker joins (in this process) and takes tasks.
         let worker = try server.client(.worker, "w1")
         _ = try await server.coordinator.register(.init(worker: "w1", labels: ["site": "A"], slots: 2))
-        let workers = try TestSupport.medgrid(["workers", "--json"] + conn, in: ws)
+        let workers = try await TestSupport.medgrid(["workers", "--json"] + conn, in: ws)
         #expect(try JSONValue(parsing: Data(workers.stdout.utf8))["workers"]?.arrayValue?.first?["name"]?.stringValue == "w1")
-        let status = try TestSupport.medgrid(["status", job, "--json"] + conn, in: ws)
+        let status = try await TestSupport.medgrid(["status", job, "--json"] + conn, in: ws)
         let s = try JSONValue(parsing: Data(status.stdout.utf8))
         #expect(s["status"]?.stringValue == "running")
         #expect(s["tasks"]?["pending"]?.intValue == 6)
@@ -186,7 +186,7 @@ struct ClientCommandTests {
         let alicesClient = CoordinatorClient(baseURL: server.url, tls: try TLSFiles.clientConfiguration(certificate: alice.certificate, privateKey: alice.privateKey, trustRoot: pki.caFile))
         async let events = alicesClient.raw(.GET, "/v1/jobs/\(job)/events", timeout: 60)
         try await Task.sleep(for: .milliseconds(700))
-        let cancel = try TestSupport.medgrid(["cancel", job, "--json"] + conn, in: ws)
+        let cancel = try await TestSupport.medgrid(["cancel", job, "--json"] + conn, in: ws)
         #expect(cancel.status == 0, "\(cancel.stderr)")
         #expect(try JSONValue(parsing: Data(cancel.stdout.utf8))["status"]?.stringValue == "cancelled")
         let stream = String(decoding: try await events, as: UTF8.self)

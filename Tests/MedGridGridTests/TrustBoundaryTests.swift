@@ -36,17 +36,17 @@ struct TrustBoundaryTests {
         let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: pki)
         let alice = try pki.issue(.user, "alice"), bob = try pki.issue(.user, "bob"), root = try pki.issue(.admin, "root")
         let manifest = try writeManifest(Self.slowManifest, named: "alices-job", in: ws)
-        let submitted = try TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
+        let submitted = try await TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let job = try #require(try JSONValue(parsing: Data(submitted.stdout.utf8))["job"]?.stringValue)
         #expect(try server.coordinator.store.read { try $0.job(job) }?.project == "user-alice")
 
         // Bob, with the real command line: every answer is the one for a job that does not exist.
         for command in [["status", job], ["report", job], ["cancel", job]] {
-            let out = try TestSupport.medgrid(command + connection(bob, server), in: ws)
+            let out = try await TestSupport.medgrid(command + connection(bob, server), in: ws)
             #expect(out.status == 1, "\(command): \(out.stdout)")
             #expect(out.stderr.contains("404") && out.stderr.contains("no job \(job)"), "\(command): \(out.stderr)")
-            let missing = try TestSupport.medgrid([command[0], "nope-1"] + connection(bob, server), in: ws)
+            let missing = try await TestSupport.medgrid([command[0], "nope-1"] + connection(bob, server), in: ws)
             #expect(missing.stderr.replacingOccurrences(of: "nope-1", with: job) == out.stderr, "a refused job must read exactly like a missing one")
         }
         let bobs = try client(bob, server)
@@ -64,11 +64,11 @@ struct TrustBoundaryTests {
         #expect(metrics.contains("medgrid_access_refused_total 4"), "\(metrics.split(separator: "\n").filter { $0.contains("refused") })")
 
         // Alice and an admin see it.
-        let alices = try TestSupport.medgrid(["status", job, "--json"] + connection(alice, server), in: ws)
+        let alices = try await TestSupport.medgrid(["status", job, "--json"] + connection(alice, server), in: ws)
         #expect(alices.status == 0, "\(alices.stderr)")
-        let admins = try TestSupport.medgrid(["status", job, "--json"] + connection(root, server), in: ws)
+        let admins = try await TestSupport.medgrid(["status", job, "--json"] + connection(root, server), in: ws)
         #expect(admins.status == 0, "\(admins.stderr)")
-        let cancelled = try TestSupport.medgrid(["cancel", job] + connection(alice, server), in: ws)
+        let cancelled = try await TestSupport.medgrid(["cancel", job] + connection(alice, server), in: ws)
         #expect(cancelled.status == 0, "\(cancelled.stderr)")
         await bobs.shutdown()
         await server.stop()
@@ -81,31 +81,31 @@ struct TrustBoundaryTests {
         let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: pki)
         let alice = try pki.issue(.user, "alice"), bob = try pki.issue(.user, "bob"), root = try pki.issue(.admin, "root")
         let admin = connection(root, server)
-        #expect(try TestSupport.medgrid(["project", "create", "trial-042"] + admin, in: ws).status == 0)
-        let refused = try TestSupport.medgrid(["project", "create", "mine"] + connection(alice, server), in: ws)
+        #expect(try await TestSupport.medgrid(["project", "create", "trial-042"] + admin, in: ws).status == 0)
+        let refused = try await TestSupport.medgrid(["project", "create", "mine"] + connection(alice, server), in: ws)
         #expect(refused.status == 1 && refused.stderr.contains("403"), "\(refused.stderr)")
-        let bad = try TestSupport.medgrid(["project", "create", "Bad_Name"] + admin, in: ws)
+        let bad = try await TestSupport.medgrid(["project", "create", "Bad_Name"] + admin, in: ws)
         #expect(bad.status == 1 && bad.stderr.contains("a-z, 0-9"), "\(bad.stderr)")
-        #expect(try TestSupport.medgrid(["project", "add-member", "trial-042", "alice"] + admin, in: ws).status == 0)
+        #expect(try await TestSupport.medgrid(["project", "add-member", "trial-042", "alice"] + admin, in: ws).status == 0)
 
         // Alice submits to the project named in her manifest; bob, not a member, cannot submit there either.
         let manifest = try writeManifest(Self.slowManifest + "\n  project: trial-042\n", named: "in-project", in: ws)
-        let submitted = try TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
+        let submitted = try await TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let job = try #require(try JSONValue(parsing: Data(submitted.stdout.utf8))["job"]?.stringValue)
         #expect(try server.coordinator.store.read { try $0.job(job) }?.project == "trial-042")
-        let intruder = try TestSupport.medgrid(["submit", manifest] + connection(bob, server), in: ws)
+        let intruder = try await TestSupport.medgrid(["submit", manifest] + connection(bob, server), in: ws)
         #expect(intruder.status == 1 && intruder.stderr.contains("no project trial-042"), "\(intruder.stderr)")
 
-        #expect(try TestSupport.medgrid(["status", job] + connection(bob, server), in: ws).status == 1)
-        #expect(try TestSupport.medgrid(["project", "add-member", "trial-042", "bob"] + admin, in: ws).status == 0)
-        #expect(try TestSupport.medgrid(["status", job] + connection(bob, server), in: ws).status == 0)
-        let listed = try TestSupport.medgrid(["project", "list", "--json"] + connection(bob, server), in: ws)
+        #expect(try await TestSupport.medgrid(["status", job] + connection(bob, server), in: ws).status == 1)
+        #expect(try await TestSupport.medgrid(["project", "add-member", "trial-042", "bob"] + admin, in: ws).status == 0)
+        #expect(try await TestSupport.medgrid(["status", job] + connection(bob, server), in: ws).status == 0)
+        let listed = try await TestSupport.medgrid(["project", "list", "--json"] + connection(bob, server), in: ws)
         let projects = try JSONValue(parsing: Data(listed.stdout.utf8))["projects"]?.arrayValue ?? []
         #expect(projects.compactMap { $0["name"]?.stringValue } == ["trial-042", "user-bob"], "\(listed.stdout)")
-        #expect(try TestSupport.medgrid(["project", "remove-member", "trial-042", "bob"] + admin, in: ws).status == 0)
-        #expect(try TestSupport.medgrid(["status", job] + connection(bob, server), in: ws).status == 1)
-        #expect(try TestSupport.medgrid(["cancel", job] + connection(alice, server), in: ws).status == 0)
+        #expect(try await TestSupport.medgrid(["project", "remove-member", "trial-042", "bob"] + admin, in: ws).status == 0)
+        #expect(try await TestSupport.medgrid(["status", job] + connection(bob, server), in: ws).status == 1)
+        #expect(try await TestSupport.medgrid(["cancel", job] + connection(alice, server), in: ws).status == 0)
         await server.stop()
     }
 
@@ -116,7 +116,7 @@ struct TrustBoundaryTests {
         let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: pki)
         let alice = try pki.issue(.user, "alice"), bob = try pki.issue(.user, "bob")
         let manifest = try writeManifest(Self.slowManifest, named: "alices-job", in: ws)
-        let submitted = try TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
+        let submitted = try await TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let inventory = try DatasetInventory.scan(ws.appendingPathComponent("Datasets/phantom"))
 
@@ -148,7 +148,7 @@ struct TrustBoundaryTests {
         let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: pki, leaseTTL: 30)
         let alice = try pki.issue(.user, "alice")
         let manifest = try writeManifest(Self.slowManifest, named: "alices-job", in: ws)
-        let submitted = try TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
+        let submitted = try await TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let job = try #require(try JSONValue(parsing: Data(submitted.stdout.utf8))["job"]?.stringValue)
 
@@ -219,7 +219,7 @@ struct TrustBoundaryTests {
         }
         var workers = [try startWorker("impostor", certified: [:])]
         defer { for w in workers { w.kill(signal: SIGKILL); _ = w.finish() } }
-        let out = try TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
+        let out = try await TestSupport.medgrid(["submit", manifest, "--json"] + connection(alice, server), in: ws)
         #expect(out.status == 0, "\(out.stderr)")
         let job = try #require(try JSONValue(parsing: Data(out.stdout.utf8))["job"]?.stringValue)
 
