@@ -37,16 +37,21 @@ public enum Project {
             throw MedGridError(.invalidInput, "project name \"\(name.prefix(80))\": expected 1 to 63 characters of a-z, 0-9 and -")
         }
     }
+
+    /// A name for a project to create: valid, and not a personal project's.
+    public static func validateNew(_ name: String) throws {
+        try validate(name)
+        guard !name.hasPrefix(personalPrefix) else {
+            throw MedGridError(.invalidInput, "project name \(name): names starting with \(personalPrefix) are the users' personal projects")
+        }
+    }
 }
 
 extension Coordinator {
     // MARK: Managing projects (admin)
 
     public func createProject(_ name: String, by caller: Caller) throws {
-        try Project.validate(name)
-        guard !name.hasPrefix(Project.personalPrefix) else {
-            throw MedGridError(.invalidInput, "project name \(name): names starting with \(Project.personalPrefix) are the users' personal projects")
-        }
+        try Project.validateNew(name)
         try store.write { [now] tx in try tx.insertProject(name: name, createdBy: caller.certificate, now: now) }
         logger.notice("project created", metadata: ["medgrid.project": "\(name)", "medgrid.certificate": "\(caller.certificate)"])
     }

@@ -244,4 +244,25 @@ struct TrustBoundaryTests {
         #expect(succeeded.count == 1 && succeeded.allSatisfy { $0.detail.contains("certified") })
         await server.stop()
     }
+
+    @Test("project commands on a local state directory: create, members, list; bad names and unknown projects are clear errors")
+    func localProjects() async throws {
+        let ws = try TestSupport.temporaryDirectory()
+        let state = ["--state-dir", ws.appendingPathComponent("st").path]
+        #expect(try await TestSupport.medgrid(["project", "create", "trial-7"] + state).status == 0)
+        let again = try await TestSupport.medgrid(["project", "create", "trial-7"] + state)
+        #expect(again.status == 1 && again.stderr.contains("exists already"), "\(again.stderr)")
+        let personal = try await TestSupport.medgrid(["project", "create", "user-eve"] + state)
+        #expect(personal.status == 1 && personal.stderr.contains("personal projects"), "\(personal.stderr)")
+        let added = try await TestSupport.medgrid(["project", "add-member", "trial-7", "alice"] + state)
+        #expect(added.status == 0 && added.stdout.contains("alice: added"), "\(added.stdout)")
+        let twice = try await TestSupport.medgrid(["project", "add-member", "trial-7", "alice"] + state)
+        #expect(twice.stdout.contains("already a member"), "\(twice.stdout)")
+        let unknown = try await TestSupport.medgrid(["project", "add-member", "nope", "alice"] + state)
+        #expect(unknown.status == 1 && unknown.stderr.contains("no project nope"), "\(unknown.stderr)")
+        let listed = try await TestSupport.medgrid(["project", "list", "--json"] + state)
+        let projects = try JSONValue(parsing: Data(listed.stdout.utf8))["projects"]?.arrayValue ?? []
+        #expect(projects.count == 1 && projects.first?["members"]?.arrayValue?.compactMap(\.stringValue) == ["alice"], "\(listed.stdout)")
+        #expect(try await TestSupport.medgrid(["project", "remove-member", "trial-7", "alice"] + state).stdout.contains("removed"))
+    }
 }

@@ -36,10 +36,7 @@ struct ProjectCommand: AsyncParsableCommand {
                     defer { Task { await client.shutdown() } }
                     let _: API.ProjectInfo = try await client.call(.POST, "/v1/projects", body: API.CreateProject(name: name))
                 } else {
-                    try Project.validate(name)
-                    guard !name.hasPrefix(Project.personalPrefix) else {
-                        throw MedGridError(.invalidInput, "project name \(name): names starting with \(Project.personalPrefix) are the users' personal projects")
-                    }
+                    try Project.validateNew(name)
                     let store = try Store(stateDirectory: state.url)
                     try store.write { tx in try tx.insertProject(name: name, createdBy: "local", now: Date().timeIntervalSince1970) }
                 }
