@@ -23,6 +23,12 @@ public struct Caller: Sendable, Hashable, CustomStringConvertible {
     public var personalProject: String { Project.personal(name) }
 
     public var description: String { certificate }
+
+    /// Whether this caller may use `project`, given the created projects they are a member of: an admin
+    /// any, a user their personal project and their memberships.
+    func mayUse(_ project: String, memberships: Set<String>) -> Bool {
+        isAdmin || project == personalProject || memberships.contains(project)
+    }
 }
 
 /// Project names and the rules about them.
@@ -83,7 +89,7 @@ extension Coordinator {
     /// Whether the caller may see and use a project: admins any; a user their personal project and the
     /// created projects they are a member of.
     func mayUse(_ project: String, _ caller: Caller) throws -> Bool {
-        if caller.isAdmin || project == caller.personalProject { return true }
+        if caller.mayUse(project, memberships: []) { return true }
         return try store.read { try $0.isMember(project: project, user: caller.name) }
     }
 
@@ -142,7 +148,7 @@ extension Coordinator {
     /// The jobs of the projects the caller may use.
     public func jobList(for caller: Caller) throws -> API.JobList {
         let (jobs, memberships) = try store.read { tx in (try tx.jobs(), try tx.memberships(of: caller.name)) }
-        let visible = jobs.filter { caller.isAdmin || $0.project == caller.personalProject || memberships.contains($0.project) }
+        let visible = jobs.filter { caller.mayUse($0.project, memberships: memberships) }
         return API.JobList(jobs: try visible.map { try statusReply($0.id) })
     }
 
@@ -150,7 +156,7 @@ extension Coordinator {
     public func verifyDataset(root: String, for caller: Caller) throws -> API.DatasetVerifyReply {
         let (jobs, memberships) = try store.read { tx in (try tx.jobs(), try tx.memberships(of: caller.name)) }
         let visible = jobs.contains { job in
-            job.plan.datasetRoot == root && (caller.isAdmin || job.project == caller.personalProject || memberships.contains(job.project))
+            job.plan.datasetRoot == root && caller.mayUse(job.project, memberships: memberships)
         }
         guard visible else { throw MedGridError(.notFound, "no job has used dataset \(root.prefix(16))…") }
         return try verifyDataset(root: root)
