@@ -37,6 +37,10 @@ public enum Project {
 
     public static func personal(_ user: String) -> String { personalPrefix + user }
 
+    /// The project of leaderboards and dataset registrations made before projects existed. Only admins
+    /// see it until an admin creates a project of this name and adds members.
+    public static let unassigned = "unassigned"
+
     /// `[a-z0-9-]`, 1 to 63 characters, like job names.
     public static func validate(_ name: String) throws {
         guard (1...63).contains(name.count), name.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) else {
@@ -152,6 +156,25 @@ extension Coordinator {
         return API.JobList(jobs: try visible.map { try statusReply($0.id) })
     }
 
+    /// The leaderboards of the projects the caller may use.
+    public func leaderboardList(for caller: Caller) throws -> API.LeaderboardList {
+        let (all, memberships) = try store.read { tx in (try tx.leaderboards(), try tx.memberships(of: caller.name)) }
+        return API.LeaderboardList(leaderboards: all.filter { caller.mayUse($0.project, memberships: memberships) }
+            .map { API.LeaderboardInfo(project: $0.project, name: $0.name, latest: $0.latest) })
+    }
+
+    /// Every version of a project's leaderboard. A leaderboard of a project the caller may not use is
+    /// answered like one that does not exist; the refusal is an audit event.
+    public func leaderboard(_ name: String, of project: String, for caller: Caller) throws -> API.LeaderboardVersions {
+        let versions = try store.read { try $0.leaderboardVersions(project: project, name: name) }
+        guard try mayUse(project, caller) else {
+            if !versions.isEmpty { try refuse(caller, "read", "leaderboard \(name) of project \(project)", job: nil) }
+            throw MedGridError(.notFound, "no leaderboard \(name) in project \(project)")
+        }
+        guard !versions.isEmpty else { throw MedGridError(.notFound, "no leaderboard \(name) in project \(project)") }
+        return API.LeaderboardVersions(project: project, name: name, versions: try versions.map { try JSONValue(parsing: Data($0.document.utf8)) })
+    }
+
     /// Re-hashes the stored blobs of a dataset used by one of the caller's jobs.
     public func verifyDataset(root: String, for caller: Caller) throws -> API.DatasetVerifyReply {
         let (jobs, memberships) = try store.read { tx in (try tx.jobs(), try tx.memberships(of: caller.name)) }
@@ -178,14 +201,17 @@ extension Coordinator {
         return API.DatasetNeeds(root: inventory.root, missing: missing)
     }
 
-    /// Records that a project uploaded a blob whose bytes were checked against its hash.
-    public func recordUpload(_ record: BlobRecord, project: String) throws {
-        try store.write { [now] tx in try tx.addProjectBlob(project: project, sha256: record.sha256, size: record.size, now: now) }
+    /// Records that a project uploaded a blob whose bytes were checked against its hash, and turns the
+    /// upload's claim on the quota into stored bytes (none when the project already held the blob).
+    func recordUpload(_ record: BlobRecord, project: String, claim: ProjectQuotas.Claim) throws {
+        let added = try store.write { [now] tx in try tx.addProjectBlob(project: project, sha256: record.sha256, size: record.size, now: now) }
+        claim.finish(stored: added ? record.size : Int64(0))
     }
 
-    /// The bytes a project may still upload under its quota.
-    public func remainingQuota(of project: String) throws -> Int64 {
-        max(0, configuration.projectQuotaBytes - (try store.read { try $0.projectBytes(project) }))
+    /// The bytes a project may still upload under its quota: less what it stores and what its uploads in
+    /// progress have received so far.
+    public nonisolated func remainingQuota(of project: String) throws -> Int64 {
+        try quotas.remaining(project)
     }
 
     /// A worker's labels as the coordinator trusts them: every label its certificate carries, plus the

@@ -34,6 +34,8 @@ public actor Coordinator {
     public nonisolated let store: Store
     /// Uploaded dataset files, content-addressed and zstd-compressed at rest.
     public nonisolated let blobs: BlobStore
+    /// Each project's quota use, stored and streaming (uploads claim their bytes as they arrive).
+    nonisolated let quotas: ProjectQuotas
     nonisolated let stateDirectory: URL
     nonisolated let suite: any KernelSuite
     nonisolated let configuration: Configuration
@@ -61,6 +63,7 @@ public actor Coordinator {
     public init(stateDirectory: URL, suite: any KernelSuite, configuration: Configuration = .init(), logger: Logger) throws {
         self.store = try Store(stateDirectory: stateDirectory)
         self.blobs = try BlobStore(directory: stateDirectory.appendingPathComponent("blobs"))
+        self.quotas = ProjectQuotas(quota: configuration.projectQuotaBytes) { [store] project in try store.read { try $0.projectBytes(project) } }
         self.stateDirectory = stateDirectory
         self.suite = suite
         self.configuration = configuration
@@ -95,7 +98,8 @@ public actor Coordinator {
     var now: Double { Date().timeIntervalSince1970 }
 
     /// The user of this process, for jobs submitted in-process (`medgrid run`): their personal project.
-    static var localUser: String {
+    /// The user who runs a local command, as a project member name: `$USER`, lower-cased, other characters as `-`.
+    public static var localUser: String {
         let name = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
         let cleaned = String(name.lowercased().map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? $0 : "-" }.prefix(56))
         return cleaned.isEmpty ? "local" : cleaned
@@ -116,22 +120,23 @@ public actor Coordinator {
         _ manifest: Manifest, inventory given: DatasetInventory?, sharedFilesystem: Bool, reuseUnfinished: Bool,
         project: String? = nil, submittedBy: String? = nil
     ) async throws -> String {
-        let plan = try await Self.prepare(manifest, inventory: given, sharedFilesystem: sharedFilesystem, suite: suite, store: store)
         let owner = submittedBy ?? Self.localUser
-        return try start(plan, reuseUnfinished: reuseUnfinished, project: project ?? manifest.project ?? Project.personal(owner), submittedBy: owner)
+        let project = project ?? manifest.project ?? Project.personal(owner)
+        let plan = try await Self.prepare(manifest, inventory: given, sharedFilesystem: sharedFilesystem, project: project, suite: suite, store: store)
+        return try start(plan, reuseUnfinished: reuseUnfinished, project: project, submittedBy: owner)
     }
 
-    /// The heavy part of a submission, on no actor: hashing a local dataset, checking it against its
-    /// registration, and planning.
+    /// The heavy part of a submission, on no actor: hashing a local dataset, checking it against the job's
+    /// project's registration of it, and planning.
     nonisolated static func prepare(
-        _ manifest: Manifest, inventory given: DatasetInventory?, sharedFilesystem: Bool, suite: any KernelSuite, store: Store
+        _ manifest: Manifest, inventory given: DatasetInventory?, sharedFilesystem: Bool, project: String, suite: any KernelSuite, store: Store
     ) async throws -> Plan {
         // Site-local cohort data are never read here: the plan names the sites, their workers read the rows.
         let inventory = try given ?? (manifest.input.isSiteLocal ? DatasetInventory(files: []) : DatasetInventory.scan(manifest.inputURL))
-        if given == nil, !manifest.input.isSiteLocal, let registered = try store.read({ try $0.dataset(location: manifest.inputURL.path) }) {
+        if given == nil, !manifest.input.isSiteLocal, let registered = try store.read({ try $0.dataset(location: manifest.inputURL.path, project: project) }) {
             let changes = registered.inventory.changes(comparedTo: inventory)
             if !changes.isEmpty {
-                throw MedGridError(.integrity, "\(manifest.inputURL.path) changed since it was registered with medgrid dataset add:\n"
+                throw MedGridError(.integrity, "\(manifest.inputURL.path) changed since project \(project) registered it with medgrid dataset add:\n"
                     + changes.prefix(20).map { "  \($0)" }.joined(separator: "\n"))
             }
         }

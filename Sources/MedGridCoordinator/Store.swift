@@ -13,7 +13,9 @@ public final class Store: Sendable {
     let pool: DatabasePool
     public let path: String
 
-    public init(stateDirectory: URL) throws {
+    /// Opens (creating if needed) the store in `stateDirectory` and brings its schema up to date, or only
+    /// up to the migration named `migratedUpTo` (for tests of the upgrade from an older store).
+    public init(stateDirectory: URL, migratedUpTo lastMigration: String? = nil) throws {
         try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         path = stateDirectory.appendingPathComponent("medgrid.sqlite").path
         var config = Configuration()
@@ -26,7 +28,7 @@ public final class Store: Sendable {
         } catch {
             throw MedGridError(.io, "\(path): cannot open the coordinator's state database", cause: error)
         }
-        try migrator.migrate(pool)
+        if let lastMigration { try migrator.migrate(pool, upTo: lastMigration) } else { try migrator.migrate(pool) }
         chmod(path, 0o600)
     }
 
@@ -97,6 +99,37 @@ public final class Store: Sendable {
                     PRIMARY KEY (project, sha256));
                 ALTER TABLE jobs ADD COLUMN project TEXT NOT NULL DEFAULT '';
                 ALTER TABLE jobs ADD COLUMN submitted_by TEXT NOT NULL DEFAULT '';
+                """)
+        }
+        // Leaderboards and registered datasets belong to a project too. Those from before projects go to
+        // the project `unassigned` (see ``Project/unassigned``), which only admins see until one creates it.
+        m.registerMigration("v5-project-leaderboards-datasets") { db in
+            try db.execute(sql: """
+                CREATE TABLE leaderboard_versions_v5 (
+                    project TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, published_at REAL NOT NULL,
+                    document TEXT NOT NULL, PRIMARY KEY (project, name, version));
+                INSERT INTO leaderboard_versions_v5 (project, name, version, published_at, document)
+                    SELECT 'unassigned', name, version, published_at, document FROM leaderboard_versions;
+                DROP TABLE leaderboard_versions;
+                ALTER TABLE leaderboard_versions_v5 RENAME TO leaderboard_versions;
+                CREATE TRIGGER leaderboard_versions_immutable_update BEFORE UPDATE ON leaderboard_versions
+                    BEGIN SELECT RAISE(ABORT, 'published leaderboard versions are immutable'); END;
+                CREATE TRIGGER leaderboard_versions_immutable_delete BEFORE DELETE ON leaderboard_versions
+                    BEGIN SELECT RAISE(ABORT, 'published leaderboard versions are immutable'); END;
+                CREATE TABLE datasets_v5 (
+                    project TEXT NOT NULL, location TEXT NOT NULL, root TEXT NOT NULL, inventory TEXT NOT NULL,
+                    added_at REAL NOT NULL, PRIMARY KEY (project, location));
+                INSERT INTO datasets_v5 (project, location, root, inventory, added_at)
+                    SELECT 'unassigned', location, root, inventory, added_at FROM datasets;
+                DROP TABLE datasets;
+                ALTER TABLE datasets_v5 RENAME TO datasets;
+                """)
+        }
+        // Plans and round records stored exactly (see ``StoreTransaction/exactFormat``); older rows keep format 1.
+        m.registerMigration("v6-exact-plans") { db in
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN plan_format INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE job_rounds ADD COLUMN record_format INTEGER NOT NULL DEFAULT 1;
                 """)
         }
         return m

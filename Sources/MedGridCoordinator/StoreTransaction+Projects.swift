@@ -63,10 +63,13 @@ extension StoreTransaction {
     // MARK: Blob references
 
     /// Records that a project holds a blob (after the project uploaded it and its hash was checked).
-    public func addProjectBlob(project: String, sha256: String, size: Int64, now: Double) throws {
+    /// Records that a project holds a blob; false when it already did.
+    @discardableResult
+    public func addProjectBlob(project: String, sha256: String, size: Int64, now: Double) throws -> Bool {
         try db.execute(
             sql: "INSERT OR IGNORE INTO project_blobs (project, sha256, size, added_at) VALUES (?, ?, ?, ?)",
             arguments: [project, sha256, size, now])
+        return db.changesCount > 0
     }
 
     public func projectHolds(project: String, sha256: String) throws -> Bool {

@@ -15,6 +15,28 @@ public struct StoreTransaction {
         try JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
 
+    /// How plans and round records are stored: format 2 keeps every JSON value in them exactly, as its
+    /// canonical text (``JSONValue/codedAsCanonicalText``); format 1, from before, went through Foundation's
+    /// number handling, which reads a whole-number double back as an integer.
+    static let exactFormat = 2
+
+    static let exactEncoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.userInfo[JSONValue.codedAsCanonicalText] = true
+        return e
+    }()
+
+    static func exactJSON(_ value: some Encodable) throws -> String {
+        String(decoding: try exactEncoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String, format: Int) throws -> T {
+        let decoder = JSONDecoder()
+        if format >= exactFormat { decoder.userInfo[JSONValue.codedAsCanonicalText] = true }
+        return try decoder.decode(T.self, from: Data(text.utf8))
+    }
+
     // MARK: Jobs
 
     public func nextJobSeq() throws -> Int {
@@ -23,8 +45,11 @@ public struct StoreTransaction {
 
     public func insertJob(id: String, seq: Int, plan: Plan, project: String = "", submittedBy: String = "", now: Double) throws {
         try db.execute(
-            sql: "INSERT INTO jobs (id, seq, name, content_key, plan, status, submitted_at, project, submitted_by) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-            arguments: [id, seq, plan.jobName, plan.contentKey, try Self.json(plan), now, project, submittedBy])
+            sql: """
+                INSERT INTO jobs (id, seq, name, content_key, plan, plan_format, status, submitted_at, project, submitted_by)
+                VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)
+                """,
+            arguments: [id, seq, plan.jobName, plan.contentKey, try Self.exactJSON(plan), Self.exactFormat, now, project, submittedBy])
         let insert = try db.makeStatement(sql: "INSERT INTO tasks (job_id, idx, task_id, phase) VALUES (?, ?, ?, 'pending')")
         for t in plan.tasks { try insert.execute(arguments: [id, t.index, t.id]) }
         try event(job: id, task: nil, kind: "submitted", detail: "\(plan.tasks.count) tasks, dataset \(plan.datasetRoot.prefix(16))…", now: now)
@@ -33,8 +58,8 @@ public struct StoreTransaction {
     /// Adds the tasks of another round (their indices follow the job's existing tasks) and the round's record.
     public func insertRound(job id: String, record: RoundRecord, tasks: [PlannedTask], now: Double) throws {
         try db.execute(
-            sql: "INSERT INTO job_rounds (job_id, round, record, at) VALUES (?, ?, ?, ?)",
-            arguments: [id, record.round, try Self.json(record), now])
+            sql: "INSERT INTO job_rounds (job_id, round, record, record_format, at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [id, record.round, try Self.exactJSON(record), Self.exactFormat, now])
         let insert = try db.makeStatement(sql: "INSERT INTO tasks (job_id, idx, task_id, phase) VALUES (?, ?, ?, 'pending')")
         for t in tasks { try insert.execute(arguments: [id, t.index, t.id]) }
         if !tasks.isEmpty {
@@ -44,8 +69,8 @@ public struct StoreTransaction {
 
     /// The latest round record of a multi-round job.
     public func latestRound(of job: String) throws -> RoundRecord? {
-        guard let text = try String.fetchOne(db, sql: "SELECT record FROM job_rounds WHERE job_id = ? ORDER BY round DESC LIMIT 1", arguments: [job]) else { return nil }
-        return try Self.decode(RoundRecord.self, text)
+        guard let row = try Row.fetchOne(db, sql: "SELECT record, record_format FROM job_rounds WHERE job_id = ? ORDER BY round DESC LIMIT 1", arguments: [job]) else { return nil }
+        return try Self.decode(RoundRecord.self, row["record"], format: row["record_format"])
     }
 
     public func jobs(unfinishedOnly: Bool = false) throws -> [StoredJob] {
@@ -59,7 +84,7 @@ public struct StoreTransaction {
 
     static func job(_ row: Row) throws -> StoredJob {
         StoredJob(
-            id: row["id"], seq: row["seq"], name: row["name"], plan: try decode(Plan.self, row["plan"]),
+            id: row["id"], seq: row["seq"], name: row["name"], plan: try decode(Plan.self, row["plan"], format: row["plan_format"]),
             status: JobStatus(rawValue: row["status"]) ?? .running, cancelRequested: (row["cancel_requested"] as Int) != 0,
             submittedAt: row["submitted_at"], finishedAt: row["finished_at"], report: row["report"],
             project: row["project"], submittedBy: row["submitted_by"])
@@ -190,40 +215,54 @@ public struct StoreTransaction {
             arguments: [name, try Self.json(labels), slots, now, now])
     }
 
-    public func registerDataset(location: String, inventory: DatasetInventory, now: Double) throws {
+    /// Registers a dataset's file hashes for one project (each project registers its own).
+    public func registerDataset(location: String, project: String, inventory: DatasetInventory, now: Double) throws {
         try db.execute(
-            sql: "INSERT OR REPLACE INTO datasets (location, root, inventory, added_at) VALUES (?, ?, ?, ?)",
-            arguments: [location, inventory.root, try Self.json(inventory), now])
-        try event(job: nil, task: nil, kind: "dataset-registered", detail: "root \(inventory.root.prefix(16))…, \(inventory.files.count) files", now: now)
+            sql: "INSERT OR REPLACE INTO datasets (project, location, root, inventory, added_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [project, location, inventory.root, try Self.json(inventory), now])
+        try event(
+            job: nil, task: nil, kind: "dataset-registered",
+            detail: "project \(project): root \(inventory.root.prefix(16))…, \(inventory.files.count) files", now: now)
     }
 
-    public func dataset(location: String) throws -> (inventory: DatasetInventory, addedAt: Double)? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM datasets WHERE location = ?", arguments: [location]) else { return nil }
+    /// A project's registration of the dataset at `location`.
+    public func dataset(location: String, project: String) throws -> (inventory: DatasetInventory, addedAt: Double)? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM datasets WHERE project = ? AND location = ?", arguments: [project, location]) else { return nil }
         return (try Self.decode(DatasetInventory.self, row["inventory"]), row["added_at"])
+    }
+
+    /// The projects that registered the dataset at `location`.
+    public func datasetProjects(location: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT project FROM datasets WHERE location = ? ORDER BY project", arguments: [location])
     }
 }
 
 extension StoreTransaction {
-    /// Publishes a leaderboard version. Fails if that version exists: history is append-only.
-    public func publishLeaderboardVersion(name: String, version: Int, document: String, now: Double) throws {
-        if try Int.fetchOne(db, sql: "SELECT 1 FROM leaderboard_versions WHERE name = ? AND version = ?", arguments: [name, version]) != nil {
-            throw MedGridError(.conflict, "leaderboard \(name) already has a version \(version); published versions are immutable")
+    /// Publishes a version of a project's leaderboard. Fails if that version exists: history is append-only.
+    public func publishLeaderboardVersion(project: String, name: String, version: Int, document: String, now: Double) throws {
+        if try Int.fetchOne(
+            db, sql: "SELECT 1 FROM leaderboard_versions WHERE project = ? AND name = ? AND version = ?", arguments: [project, name, version]) != nil {
+            throw MedGridError(.conflict, "leaderboard \(name) of project \(project) already has a version \(version); published versions are immutable")
         }
         try db.execute(
-            sql: "INSERT INTO leaderboard_versions (name, version, published_at, document) VALUES (?, ?, ?, ?)",
-            arguments: [name, version, now, document])
+            sql: "INSERT INTO leaderboard_versions (project, name, version, published_at, document) VALUES (?, ?, ?, ?, ?)",
+            arguments: [project, name, version, now, document])
+        try event(job: nil, task: nil, kind: "leaderboard-published", detail: "project \(project): \(name) version \(version)", now: now)
     }
 
-    /// A leaderboard's versions, oldest first: (version, published at, canonical JSON document).
-    public func leaderboardVersions(name: String) throws -> [(version: Int, publishedAt: Double, document: String)] {
-        try Row.fetchAll(db, sql: "SELECT version, published_at, document FROM leaderboard_versions WHERE name = ? ORDER BY version", arguments: [name])
-            .map { ($0["version"], $0["published_at"], $0["document"]) }
+    /// A project's leaderboard's versions, oldest first: (version, published at, canonical JSON document).
+    public func leaderboardVersions(project: String, name: String) throws -> [(version: Int, publishedAt: Double, document: String)] {
+        try Row.fetchAll(
+            db, sql: "SELECT version, published_at, document FROM leaderboard_versions WHERE project = ? AND name = ? ORDER BY version",
+            arguments: [project, name]
+        ).map { ($0["version"], $0["published_at"], $0["document"]) }
     }
 
-    /// Names of all leaderboards with their latest version number.
-    public func leaderboards() throws -> [(name: String, latest: Int)] {
-        try Row.fetchAll(db, sql: "SELECT name, MAX(version) AS latest FROM leaderboard_versions GROUP BY name ORDER BY name")
-            .map { ($0["name"], $0["latest"]) }
+    /// Every leaderboard with its project and latest version number, by project then name.
+    public func leaderboards() throws -> [(project: String, name: String, latest: Int)] {
+        try Row.fetchAll(
+            db, sql: "SELECT project, name, MAX(version) AS latest FROM leaderboard_versions GROUP BY project, name ORDER BY project, name"
+        ).map { ($0["project"], $0["name"], $0["latest"]) }
     }
 }
 

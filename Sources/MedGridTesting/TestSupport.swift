@@ -87,6 +87,20 @@ public enum TestSupport {
 
         public func kill(signal: Int32) { Foundation.kill(process.processIdentifier, signal) }
 
+        /// The port of a coordinator started with `--listen 127.0.0.1:0`, from its "coordinator listening" log line.
+        public func listeningPort(within seconds: Double = 60) async throws -> Int {
+            var port: Int?
+            _ = try await TestSupport.eventually(seconds) {
+                let log = stderrSoFar
+                if let range = log.range(of: #"https://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
+                    port = Int(log[range].split(separator: ":").last ?? "")
+                }
+                return port != nil || !process.isRunning
+            }
+            guard let port else { throw MedGridError(.timeout, "the coordinator did not report its port: \(stderrSoFar)") }
+            return port
+        }
+
         public func finish() -> ProcessOutput {
             process.waitUntilExit()
             return ProcessOutput(
@@ -94,6 +108,16 @@ public enum TestSupport {
                 stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
                 stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
         }
+    }
+
+    /// Whether `condition` holds within `seconds`, checked every 200 ms.
+    public static func eventually(_ seconds: Double = 60, _ condition: () async throws -> Bool) async throws -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return try await condition()
     }
 
     public static func startMedgrid(_ arguments: [String], in directory: URL? = nil) throws -> RunningProcess {

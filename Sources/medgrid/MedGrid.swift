@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MedGridCore
+import MedGridCoordinator
 import MedGridKernels
 
 @main
@@ -32,6 +33,32 @@ struct StateOptions: ParsableArguments {
     var stateDirectory: String = ProcessInfo.processInfo.environment["MEDGRID_STATE_DIR"] ?? ".medgrid"
 
     var url: URL { URL(fileURLWithPath: stateDirectory).standardizedFileURL }
+}
+
+/// The project a local command's leaderboards and dataset registrations belong to. A local command opens
+/// the state directory's store itself, so it may act in any project of it; it names one with --project.
+struct ProjectOption: ParsableArguments {
+    @Option(name: .customLong("project"), help: ArgumentHelp(
+        "The project it belongs to (default: your personal project, user-$USER).", valueName: "name"))
+    var name: String?
+
+    /// The project named, or the local user's personal project.
+    func resolved() throws -> String {
+        guard let name else { return Project.personal(Coordinator.localUser) }
+        try Project.validate(name)
+        return name
+    }
+
+    /// The project to write into: a personal project, or one created in `store` (so that a mistyped name
+    /// does not start a project of its own).
+    func resolved(writingTo store: Store, at state: URL) throws -> String {
+        let project = try resolved()
+        let exists = try project.hasPrefix(Project.personalPrefix) || store.read { try $0.projectExists(project) }
+        guard exists else {
+            throw MedGridError(.notFound, "no project \(project) in \(state.path) (an admin creates it: medgrid project create \(project))")
+        }
+        return project
+    }
 }
 
 /// Prints a message on stderr.

@@ -68,17 +68,19 @@ struct CoordinatorTests {
         let dir = ws.appendingPathComponent("st")
         var job = ""
         do {
-            let c = try Self.coordinator(dir, ttl: 1)
+            // Lease periods of 3 s: short enough for a quick test, long enough that the new worker's
+            // heartbeats keep its leases on a busy machine.
+            let c = try Self.coordinator(dir, ttl: 3)
             job = try await c.submit(try Self.manifest(ws, "  dataset: ../Datasets/phantom\n  kernel: debug.noop\n"))
             _ = try await c.register(.init(worker: "gone", labels: [:], slots: 2))
             let g = try await c.lease(.init(worker: "gone", maxTasks: 3, waitSeconds: 0))
             _ = try await c.submit(.init(worker: "gone", results: [TaskResult(task: g.tasks[0].task, lease: g.lease!, attempt: 1, output: ["cases": [["case": "phantom_001", "results": ["debug.noop": ["ok": true]]]]], failure: nil, seconds: 0)]))
         }
-        let cluster = try InProcessCluster(stateDirectory: dir, leaseTTL: 1)
+        let cluster = try InProcessCluster(stateDirectory: dir, leaseTTL: 3)
         #expect(await cluster.coordinator.jobStatus(job) == .running)
         let start = Date()
         let (_, text) = try await cluster.runSubmitted(job, workers: 1, slots: 2)
-        #expect(Date().timeIntervalSince(start) >= 1.0, "leased tasks wait one lease period for their worker")
+        #expect(Date().timeIntervalSince(start) >= 3.0, "leased tasks wait one lease period for their worker")
         let report = try JSONValue(parsing: Data(text.utf8))
         #expect(report["status"]?.stringValue == "succeeded")
         #expect(report["summary"]?["casesSucceeded"]?.intValue == 6)

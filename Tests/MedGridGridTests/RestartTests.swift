@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import MedGridCore
 import MedGridCoordinator
+import MedGridReports
 import MedGridTesting
 
 /// Nothing is lost when the coordinator dies: SIGKILL mid-job, start again on the same state
@@ -21,13 +22,13 @@ struct RestartTests {
               steps:
                 - name: wait
                   kernel: debug.sleep
-                  params: {seconds: 0.4}
+                  params: {seconds: 1.0}
                 - name: stats
                   kernel: imaging.stats
                   params: {mask: label, percentiles: [50]}
               shard: {casesPerTask: 1}
             """, named: "slow", in: ws)
-        let args = ["run", manifest, "--workers", "1", "--slots", "2", "--lease-ttl", "2", "--state-dir", "state"]
+        let args = ["run", manifest, "--workers", "1", "--slots", "2", "--lease-ttl", "5", "--state-dir", "state"]
 
         // A clean run for reference.
         let clean = try await TestSupport.medgrid(args.map { $0 == "state" ? "clean-state" : $0 } + ["--out", "clean"], in: ws)
@@ -37,16 +38,20 @@ struct RestartTests {
         let first = try TestSupport.startMedgrid(args + ["--out", "resumed"], in: ws)
         let stateDir = ws.appendingPathComponent("state")
         var done = 0
+        var watched: Store?
         let deadline = Date().addingTimeInterval(60)
         while done < 3 && Date() < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            if FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("medgrid.sqlite").path),
-               let store = try? Store(stateDirectory: stateDir),
-               let jobs = try? store.read({ try $0.jobs() }), let job = jobs.first,
+            try await Task.sleep(for: .milliseconds(50))
+            // The store is opened once it exists (not on every poll, which is slow on a busy machine).
+            if watched == nil, FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("medgrid.sqlite").path) {
+                watched = try? Store(stateDirectory: stateDir)
+            }
+            if let store = watched, let jobs = try? store.read({ try $0.jobs() }), let job = jobs.first,
                let counts = try? store.read({ try $0.phaseCounts(of: job.id) }) {
                 done = counts[.succeeded] ?? 0
             }
         }
+        watched = nil
         #expect(done >= 3 && done < 12, "killed with \(done) of 12 tasks done")
         first.kill(signal: SIGKILL)
         let killed = first.finish()
@@ -56,7 +61,9 @@ struct RestartTests {
         let second = try await TestSupport.medgrid(args + ["--out", "resumed"], in: ws)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("slow-1: succeeded"), "\(second.stdout)")
-        #expect(try reportBytes(ws.appendingPathComponent("resumed")) == reportBytes(ws.appendingPathComponent("clean")))
+        let resumed = try reportBytes(ws.appendingPathComponent("resumed")), reference = try reportBytes(ws.appendingPathComponent("clean"))
+        let differences = JSONDifference.differences(try JSONValue(parsing: reference), try JSONValue(parsing: resumed))
+        #expect(resumed == reference, "\(differences)")
 
         let store = try Store(stateDirectory: stateDir)
         let jobs = try store.read { try $0.jobs() }

@@ -207,7 +207,7 @@ struct TrustBoundaryTests {
               kernel: cohort.summary
               params: {paramcd: OS}
             """, named: "one-site", in: ws)
-        let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: try TestPKI(), leaseTTL: 5)
+        let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: try TestPKI(), leaseTTL: 15)
         let alice = try server.pki.issue(.user, "alice")
         func startWorker(_ name: String, certified: [String: String]) throws -> TestSupport.RunningProcess {
             let f = try server.pki.issue(.worker, name, labels: certified)
@@ -224,12 +224,13 @@ struct TrustBoundaryTests {
         let job = try #require(try JSONValue(parsing: Data(out.stdout.utf8))["job"]?.stringValue)
 
         // The impostor registers (its claim dropped and audited) but the site's task waits for a certified worker.
-        var end = Date().addingTimeInterval(60)
-        while await !server.coordinator.connectedWorkers.contains("impostor"), Date() < end { try await Task.sleep(for: .milliseconds(100)) }
-        try await Task.sleep(for: .seconds(2))
-        let waiting = try await server.coordinator.statusReply(job)
+        // (Polled, not slept: on a busy machine the impostor may take a while to register, or miss a heartbeat.)
+        var waiting = try await server.coordinator.statusReply(job)
+        #expect(try await TestSupport.eventually(60) {
+            waiting = try await server.coordinator.statusReply(job)
+            return await server.coordinator.connectedWorkers.contains("impostor") && waiting.pendingReasons.keys.contains { $0.contains("site=\(site)") }
+        }, "\(waiting.pendingReasons)")
         #expect(waiting.tasks["pending"] == 1, "\(waiting.tasks)")
-        #expect(waiting.pendingReasons.keys.contains { $0.contains("site=\(site)") }, "\(waiting.pendingReasons)")
         let workerList = await server.coordinator.workerList()
         #expect(workerList.workers.first { $0.name == "impostor" }?.labels["site"] == nil)
         let refusals = try server.coordinator.store.read { try $0.gridEvents() }.filter { $0.kind == "access-refused" }
@@ -237,7 +238,7 @@ struct TrustBoundaryTests {
 
         // A worker whose certificate carries the site runs it.
         workers.append(try startWorker("certified", certified: ["site": site]))
-        end = Date().addingTimeInterval(120)
+        let end = Date().addingTimeInterval(120)
         while await server.coordinator.jobStatus(job)?.isTerminal != true, Date() < end { try await Task.sleep(for: .milliseconds(100)) }
         #expect(await server.coordinator.jobStatus(job) == .succeeded)
         let succeeded = try server.coordinator.store.read { try $0.events(of: job) }.filter { $0.kind == "succeeded" }
@@ -265,4 +266,68 @@ struct TrustBoundaryTests {
         #expect(projects.count == 1 && projects.first?["members"]?.arrayValue?.compactMap(\.stringValue) == ["alice"], "\(listed.stdout)")
         #expect(try await TestSupport.medgrid(["project", "remove-member", "trial-7", "alice"] + state).stdout.contains("removed"))
     }
+
+    @Test("leaderboards and dataset registrations belong to a project: bob cannot read trial-a's leaderboard (404, audited), alice can; a job checks its own project's registration only")
+    func leaderboardsAndRegistrationsBelongToAProject() async throws {
+        let ws = try TestSupport.workspaceCopy()
+        let pki = try TestPKI()
+        let state = ["--state-dir", "coord"]
+        let run = try await TestSupport.medgrid(["run", "Jobs/phantom-benchmark.yaml", "--out", "out"] + state, in: ws)
+        #expect(run.status == 0, "\(run.stderr)")
+        let typo = try await TestSupport.medgrid(["leaderboard", "phantom", "--add", "out", "--project", "trail-a"] + state, in: ws)
+        #expect(typo.status == 1 && typo.stderr.contains("no project trail-a"), "\(typo.stderr)")
+        // Two projects, each with its own leaderboard called phantom and its own history.
+        for project in ["trial-a", "trial-b"] {
+            #expect(try await TestSupport.medgrid(["project", "create", project] + state, in: ws).status == 0)
+            let add = try await TestSupport.medgrid(["leaderboard", "phantom", "--add", "out", "--project", project] + state, in: ws)
+            #expect(add.status == 0, "\(add.stderr)")
+            #expect(add.stderr.contains("published phantom version 1 in project \(project)"), "\(add.stderr)")
+        }
+        let listed = try await TestSupport.medgrid(["leaderboard"] + state, in: ws)
+        #expect(listed.stdout.contains("phantom  version 1  project trial-a") && listed.stdout.contains("phantom  version 1  project trial-b"), "\(listed.stdout)")
+        let ambiguous = try await TestSupport.medgrid(["leaderboard", "phantom"] + state, in: ws)
+        #expect(ambiguous.status == 1 && ambiguous.stderr.contains("name one with --project"), "\(ambiguous.stderr)")
+
+        let server = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: pki)
+        let alice = try pki.issue(.user, "alice"), bob = try pki.issue(.user, "bob"), root = try pki.issue(.admin, "root")
+        #expect(try await TestSupport.medgrid(["project", "add-member", "trial-a", "alice"] + connection(root, server), in: ws).status == 0)
+
+        // Alice, a member of trial-a, reads its leaderboard from her machine; trial-b's is not listed for her.
+        let alicesList = try await TestSupport.medgrid(["leaderboard"] + connection(alice, server), in: ws)
+        #expect(alicesList.status == 0 && alicesList.stdout.contains("project trial-a") && !alicesList.stdout.contains("trial-b"), "\(alicesList.stdout)")
+        let alicesView = try await TestSupport.medgrid(["leaderboard", "phantom", "--json"] + connection(alice, server), in: ws)
+        #expect(alicesView.status == 0, "\(alicesView.stderr)")
+        let local = try await TestSupport.medgrid(["leaderboard", "phantom", "--project", "trial-a", "--json"] + state, in: ws)
+        #expect(alicesView.stdout == local.stdout, "the coordinator serves the published version as stored")
+
+        // Bob is in neither project: the leaderboard reads exactly like one that does not exist, and is audited.
+        let bobsList = try await TestSupport.medgrid(["leaderboard"] + connection(bob, server), in: ws)
+        #expect(bobsList.status == 0 && !bobsList.stdout.contains("phantom"), "\(bobsList.stdout)")
+        let refused = try await TestSupport.medgrid(["leaderboard", "phantom", "--project", "trial-a"] + connection(bob, server), in: ws)
+        #expect(refused.status == 1 && refused.stderr.contains("404") && refused.stderr.contains("no leaderboard phantom in project trial-a"), "\(refused.stderr)")
+        let missing = try await TestSupport.medgrid(["leaderboard", "nothing", "--project", "trial-a"] + connection(bob, server), in: ws)
+        #expect(missing.stderr.replacingOccurrences(of: "nothing", with: "phantom") == refused.stderr, "a refused leaderboard must read exactly like a missing one")
+        let audit = try server.coordinator.store.read { try $0.gridEvents() }.filter { $0.kind == "access-refused" }
+        #expect(audit.contains { $0.detail.contains("CN=bob (user, serial ") && $0.detail.contains("leaderboard phantom of project trial-a") }, "\(audit)")
+        // Publishing is done where the store is.
+        let remoteAdd = try await TestSupport.medgrid(["leaderboard", "phantom", "--add", "out"] + connection(alice, server), in: ws)
+        #expect(remoteAdd.status != 0 && remoteAdd.stderr.contains("--state-dir"), "\(remoteAdd.stderr)")
+        await server.stop()
+
+        // A dataset registered by trial-a is checked for trial-a's jobs, not for a job in another project.
+        #expect(try await TestSupport.medgrid(["dataset", "add", "Datasets/phantom", "--project", "trial-a"] + state, in: ws).status == 0)
+        // A file added to the folder changes the dataset (and leaves every case readable).
+        try Data("notes\n".utf8).write(to: ws.appendingPathComponent("Datasets/phantom/NOTES.txt"))
+        let quickstart = try String(contentsOf: ws.appendingPathComponent("Jobs/quickstart.yaml"), encoding: .utf8)
+        let inTrialA = try writeManifest(quickstart.replacingOccurrences(of: "  seed: 7", with: "  seed: 7\n  project: trial-a"), named: "quickstart-a", in: ws)
+        let checked = try await TestSupport.medgrid(["run", inTrialA, "--out", "qa"] + state, in: ws)
+        #expect(checked.status == 1 && checked.stderr.contains("changed since project trial-a registered it"), "\(checked.stderr)")
+        let elsewhere = try await TestSupport.medgrid(["run", "Jobs/quickstart.yaml", "--out", "qb"] + state, in: ws)
+        #expect(elsewhere.status == 0, "a job of another project is not held to trial-a's registration: \(elsewhere.stderr)")
+        let verify = try await TestSupport.medgrid(["dataset", "verify", "Datasets/phantom"] + state, in: ws)
+        #expect(verify.status == 1 && verify.stderr.contains("registered in project trial-a: pass --project"), "\(verify.stderr)")
+        let verifyA = try await TestSupport.medgrid(["dataset", "verify", "Datasets/phantom", "--project", "trial-a"] + state, in: ws)
+        #expect(verifyA.status == 1 && verifyA.stderr.contains("NOTES.txt"), "\(verifyA.stderr)")
+    }
+
 }

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import MedGridCore
 import MedGridCoordinator
+import MedGridReports
 import MedGridTesting
 import MedGridTransport
 import MedGridWorker
@@ -138,6 +139,74 @@ struct UploadLimitTests {
         await server.stop()
     }
 
+    @Test("Three 2 MiB uploads to one project at the same time cannot together pass its 5 MiB quota; a refused upload's claim is given back")
+    func concurrentUploadsShareTheQuota() async throws {
+        let quota: Int64 = 5 << 20
+        let size = 2 << 20
+        let server = try await TestServer(stateDirectory: try TestSupport.temporaryDirectory("medgrid-upload-race"), pki: try TestPKI()) {
+            $0.projectQuotaBytes = quota
+        }
+        let files: [Data] = (0..<3).map { n in
+            var generator = SplitMix64(seed: UInt64(n + 1))
+            var data = Data(count: size)
+            data.withUnsafeMutableBytes { raw in
+                for i in stride(from: 0, to: size, by: 8) { raw.storeBytes(of: generator.next(), toByteOffset: i, as: UInt64.self) }
+            }
+            return data
+        }
+        // Each upload sends its first half, then waits until all three have sent theirs: every upload
+        // starts while the project holds nothing, so each alone fits in the quota. Before uploads claimed
+        // their bytes as they arrived, all three were stored: 6 MiB in a 5 MiB quota.
+        let halfSent = LargestSample(0)
+        let clients = try (0..<3).map { _ in try RawAPIClient(server: server, role: .user, name: "alice") }
+        let outcomes = await withTaskGroup(of: (Int, Int?).self) { group in
+            for (n, file) in files.enumerated() {
+                group.addTask {
+                    let chunks = stride(from: 0, to: file.count, by: 64 << 10).map { file[$0..<min($0 + (64 << 10), file.count)] }
+                    let body = AsyncStream<ByteBuffer> { continuation in
+                        Task {
+                            for (i, chunk) in chunks.enumerated() {
+                                if i == chunks.count / 2 {
+                                    halfSent.increment()
+                                    let deadline = Date().addingTimeInterval(60)
+                                    while halfSent.value < 3, Date() < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+                                }
+                                continuation.yield(ByteBuffer(bytes: chunk))
+                            }
+                            continuation.finish()
+                        }
+                    }
+                    let status = try? await clients[n].stream(.PUT, "/v1/blobs/\(ContentHash.sha256(file))", body: body)
+                    return (n, status)
+                }
+            }
+            var all: [Int: Int?] = [:]
+            for await (n, status) in group { all[n] = status }
+            return all
+        }
+        let stored = try server.coordinator.store.read { try $0.projectBytes("user-alice") }
+        let kept = files.filter { server.coordinator.blobs.contains(ContentHash.sha256($0)) }.count
+        #expect(stored <= quota, "project user-alice stores \(stored) bytes with a quota of \(quota); outcomes \(outcomes)")
+        #expect(kept <= 2 && Int64(kept * size) == stored, "\(kept) files kept, \(stored) bytes recorded; outcomes \(outcomes)")
+        for (n, status) in outcomes where status != 201 {
+            // Refused with 413, or the connection closed by the refusal while the body was still being sent.
+            #expect(status == nil || status == 413, "upload \(n): \(String(describing: status))")
+        }
+        #expect(outcomes.values.filter { $0 == 201 }.count == kept)
+
+        // The refused uploads gave their claims back: what still fits in the quota is accepted.
+        let refused = files.filter { !server.coordinator.blobs.contains(ContentHash.sha256($0)) }
+        let fits = Int((quota - stored) / Int64(size))
+        for file in refused.prefix(fits) {
+            let reply = try await clients[0].send(.PUT, "/v1/blobs/\(ContentHash.sha256(file))", body: file)
+            #expect(reply.status == 201, "\(reply.body)")
+        }
+        #expect(try server.coordinator.store.read { try $0.projectBytes("user-alice") } == Int64(min(3, kept + fits) * size))
+
+        for c in clients { await c.shutdown() }
+        await server.stop()
+    }
+
     @Test("A JSON body over the 32 MiB cap is refused with 413 naming the cap; an inventory of 100,000 files fits")
     func jsonBodyCap() async throws {
         let server = try await TestServer(stateDirectory: try TestSupport.temporaryDirectory("medgrid-json-cap"), pki: try TestPKI())
@@ -180,11 +249,12 @@ func onDispatchQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) as
     }
 }
 
-/// The largest of the values recorded, from any task.
+/// The largest of the values recorded, from any task (or a counter shared by tasks).
 final class LargestSample: Sendable {
     private let largest: Mutex<Int64>
     init(_ first: Int64) { largest = Mutex(first) }
     func record(_ value: Int64) { largest.withLock { $0 = max($0, value) } }
+    func increment() { largest.withLock { $0 += 1 } }
     var value: Int64 { largest.withLock { $0 } }
 }
 
@@ -230,5 +300,16 @@ final class RawAPIClient: Sendable {
         return try await client.execute(request, timeout: .seconds(timeout))
     }
 
+    /// Sends a request whose body arrives as `body` yields it; returns the reply's status.
+    func stream(_ method: HTTPMethod, _ path: String, body: AsyncStream<ByteBuffer>, timeout: Int64 = 120) async throws -> Int {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.body = .stream(body, length: .unknown)
+        let response = try await client.execute(request, timeout: .seconds(timeout))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return Int(response.status.code)
+    }
+
     func shutdown() async { try? await client.shutdown() }
 }
+

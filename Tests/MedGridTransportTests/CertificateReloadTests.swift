@@ -33,7 +33,7 @@ struct CertificateReloadTests {
                 _ = process.finish()
             }
         }
-        let port = try await Self.listeningPort(process)
+        let port = try await process.listeningPort()
         let before = try await Self.serverFingerprint(port: port, tls: clientTLS)
         let first = try #require(try CertificateSummary.inspect(pemFile: coordinatorFiles.certificate).first)
         #expect(before == first.sha256Fingerprint)
@@ -69,22 +69,6 @@ struct CertificateReloadTests {
 
         process.kill(signal: SIGTERM)
         #expect(process.finish().status == 0)
-    }
-
-    /// The port from the coordinator's "coordinator listening" log line.
-    static func listeningPort(_ process: TestSupport.RunningProcess) async throws -> Int {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let log = process.stderrSoFar
-            if let range = log.range(of: #"https://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
-                let port = Int(log[range].split(separator: ":").last ?? "")
-            {
-                return port
-            }
-            guard process.process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw MedGridError(.timeout, "the coordinator did not report its port: \(process.stderrSoFar)")
     }
 
     /// Connects with TLS and returns the SHA-256 fingerprint of the certificate the server presented.

@@ -42,7 +42,8 @@ public struct UploadLimits: Sendable, Equatable {
 /// when the SHA-256 of the whole content is the one named in the URL.
 enum BlobUpload {
     static func receive(
-        _ body: RequestBody, sha256: String, compressed: Bool, into store: BlobStore, limits: UploadLimits
+        _ body: RequestBody, sha256: String, compressed: Bool, into store: BlobStore, limits: UploadLimits,
+        claim: ProjectQuotas.Claim
     ) async throws -> BlobRecord {
         guard BlobName.isSHA256(sha256) else {
             throw MedGridError(.invalidInput, "\(sha256.prefix(80)): not a SHA-256 (expected 64 lower-case hex digits)")
@@ -61,6 +62,16 @@ enum BlobUpload {
                 // Decompressing and writing can take a while (one chunk may inflate to the whole limit): off
                 // the cooperative pool, so heartbeats and leases are served meanwhile.
                 try await OffPool.run { try upload.value.append(chunk) }
+                // Other uploads to the project may be arriving at the same time: each claims what it has
+                // decompressed, and the one that would pass the quota stops.
+                guard claim.grow(to: upload.value.plainBytes) else {
+                    upload.value.cancel()
+                    throw HTTPError(
+                        .contentTooLarge,
+                        message: "\(name) refused after \(byteText(upload.value.plainBytes)) of content: with the files project \(claim.project) "
+                            + "stores and its other uploads in progress, it would exceed the project's remaining quota (the quota is "
+                            + "\(byteText(claim.quota))); nothing was kept")
+                }
             }
             return try await OffPool.run { try upload.value.commit() }
         } catch let error as DataPlaneError {
@@ -80,6 +91,8 @@ enum BlobUpload {
             }
         } catch let error as MedGridError {
             upload.value.cancel()
+            throw error
+        } catch let error as HTTPError {
             throw error
         } catch {
             upload.value.cancel()

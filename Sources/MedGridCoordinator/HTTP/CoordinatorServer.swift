@@ -197,6 +197,21 @@ public struct CoordinatorServer: Sendable {
             }
         }
 
+        // Leaderboards: published on the coordinator's host (medgrid leaderboard --state-dir), read by the
+        // members of their project.
+        router.get("/v1/leaderboards") { _, ctx in
+            try await respond {
+                let who = try await caller(ctx, users, "list leaderboards")
+                return jsonResponse(try await c.leaderboardList(for: who))
+            }
+        }
+        router.get("/v1/leaderboards/{project}/{name}") { _, ctx in
+            try await respond {
+                let who = try await caller(ctx, users, "read leaderboards")
+                return jsonResponse(try await c.leaderboard(try ctx.parameters.require("name"), of: try ctx.parameters.require("project"), for: who))
+            }
+        }
+
         // Datasets and blobs: uploads and offers are per project (`?project=` on uploads; the caller's
         // personal project without it); workers fetch only what their leased tasks read.
         router.post("/v1/datasets") { req, ctx in
@@ -219,9 +234,10 @@ public struct CoordinatorServer: Sendable {
                 let sha = try ctx.parameters.require("sha")
                 let project = try await c.project(req.uri.queryParameters.get("project"), for: who, to: "upload to")
                 let compressed = req.headers[.contentEncoding] == "zstd"
-                let limits = UploadLimits(maxBlobBytes: c.configuration.maxBlobBytes, remainingQuotaBytes: try await c.remainingQuota(of: project))
-                let record = try await BlobUpload.receive(req.body, sha256: sha, compressed: compressed, into: c.blobs, limits: limits)
-                try await c.recordUpload(record, project: project)
+                let claim = try c.quotas.startUpload(to: project)
+                let limits = UploadLimits(maxBlobBytes: c.configuration.maxBlobBytes, remainingQuotaBytes: try c.remainingQuota(of: project))
+                let record = try await BlobUpload.receive(req.body, sha256: sha, compressed: compressed, into: c.blobs, limits: limits, claim: claim)
+                try await c.recordUpload(record, project: project, claim: claim)
                 metrics.bytesReceived.increment(by: record.storedSize)
                 return jsonResponse(record, status: .created)
             }

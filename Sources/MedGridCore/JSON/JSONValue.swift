@@ -81,8 +81,19 @@ extension JSONValue {
 }
 
 extension JSONValue: Codable {
+    /// With this key set to true in an encoder's or decoder's `userInfo`, a JSON value is coded as one
+    /// string holding its canonical JSON text. Foundation's JSON coders do not keep a whole-number double
+    /// apart from an integer (1.0 is written `1`, and `1.0` is read as an Int), so a value stored and read
+    /// back through them could come back as another value with other canonical bytes; this keeps it exact.
+    public static let codedAsCanonicalText = CodingUserInfoKey(rawValue: "medgrid.jsonValueAsCanonicalText")!
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
+        if decoder.userInfo[Self.codedAsCanonicalText] as? Bool == true {
+            let text = try c.decode(String.self)
+            self = try JSONValue(parsing: Data(text.utf8))
+            return
+        }
         if c.decodeNil() {
             self = .null
         } else if let b = try? c.decode(Bool.self) {
@@ -102,6 +113,10 @@ extension JSONValue: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
+        if encoder.userInfo[Self.codedAsCanonicalText] as? Bool == true {
+            try c.encode(CanonicalJSON.compact(self))
+            return
+        }
         switch self {
         case .null: try c.encodeNil()
         case .bool(let b): try c.encode(b)

@@ -95,6 +95,36 @@ public enum API {
         public init(projects: [ProjectInfo]) { self.projects = projects }
     }
 
+    /// One leaderboard as `GET /v1/leaderboards` lists it.
+    public struct LeaderboardInfo: Codable, Sendable, Equatable {
+        public var project: String
+        public var name: String
+        public var latest: Int
+        public init(project: String, name: String, latest: Int) {
+            self.project = project
+            self.name = name
+            self.latest = latest
+        }
+    }
+
+    /// `GET /v1/leaderboards`: the leaderboards of the projects the caller may use.
+    public struct LeaderboardList: Codable, Sendable {
+        public var leaderboards: [LeaderboardInfo]
+        public init(leaderboards: [LeaderboardInfo]) { self.leaderboards = leaderboards }
+    }
+
+    /// `GET /v1/leaderboards/{project}/{name}`: every published version's document, oldest first.
+    public struct LeaderboardVersions: Codable, Sendable {
+        public var project: String
+        public var name: String
+        public var versions: [JSONValue]
+        public init(project: String, name: String, versions: [JSONValue]) {
+            self.project = project
+            self.name = name
+            self.versions = versions
+        }
+    }
+
     public struct DatasetNeeds: Codable, Sendable {
         public var root: String
         public var missing: [String]

@@ -49,6 +49,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // SIGHUP is trapped first of all: one sent while the coordinator starts is kept and acted on once it runs.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         try await reportingErrors {
             var file: [String: JSONValue] = [:]
             if let configFile {
@@ -97,7 +99,6 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 logger: logger)
             var server = CoordinatorServer(coordinator: coordinator, tls: tls, clientCAPEM: caPEM, host: host, port: port, logger: logger)
             server.revocations = revocations
-            let hangups = await UnixSignalsSequence(trapping: .sighup)
             let log = logger
             let app = try server.application { port in
                 log.notice("coordinator listening", metadata: ["medgrid.address": "https://\(host):\(port)"])
@@ -144,6 +145,8 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // SIGHUP is trapped first of all: one sent while the worker starts is kept and acted on once it runs.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         try await reportingErrors {
             var logger = Logger(label: "medgrid.worker")
             logger.logLevel = Logger.Level(rawValue: logLevel)!
@@ -175,7 +178,6 @@ struct WorkerCommand: AsyncParsableCommand {
                 configuration: .defaults(name: identity.name) { $0.slots = slots; $0.labels = labelMap; $0.allowCommands = allowCommands; $0.siteData = siteData.map { URL(fileURLWithPath: $0).standardizedFileURL } },
                 link: ExpiryCheckingLink(base: HTTPCoordinatorLink(client: client), watch: watch), executor: ProcessExecutor(executable: selfExecutable()),
                 fetcher: BlobFetcher(client: client, cache: cache, logger: logger), logger: logger)
-            let hangups = await UnixSignalsSequence(trapping: .sighup)  // before "worker starting": SIGHUP is safe from then on
             logger.notice("worker starting", metadata: ["medgrid.worker": "\(identity.name)", "medgrid.slots": "\(slots)", "medgrid.coordinator": "\(resolved.url)"])
             let group = ServiceGroup(
                 services: [WorkerService(worker: worker), WorkerCertificateService(watch: watch, hangups: hangups, logger: logger)],

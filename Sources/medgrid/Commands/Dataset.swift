@@ -12,21 +12,26 @@ struct Dataset: AsyncParsableCommand {
             A dataset's identity is the Merkle root of the SHA-256 of its files. `add` records every file's hash; \
             `verify` finds any file changed, missing or added since. Jobs record the root they ran on, and a job \
             over a registered dataset refuses to start if the data changed.
+
+            A registration belongs to a project (--project, default your personal project user-$USER): a job \
+            checks its data against its own project's registration, never another project's.
             """,
         subcommands: [Add.self, Info.self, Verify.self, Synth.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Hash every file of a dataset (folder or CSV) and register it.")
+        static let configuration = CommandConfiguration(abstract: "Hash every file of a dataset (folder or CSV) and register it in a project.")
         @Argument(help: ArgumentHelp("Dataset folder or cohort CSV file.", valueName: "path")) var path: String
         @OptionGroup var state: StateOptions
+        @OptionGroup var project: ProjectOption
 
         func run() async throws {
             try await reportingErrors {
                 let url = URL(fileURLWithPath: path).standardizedFileURL
-                let inventory = try scanWithProgress(url)
                 let store = try Store(stateDirectory: state.url)
-                try store.write { tx in try tx.registerDataset(location: url.path, inventory: inventory, now: Date().timeIntervalSince1970) }
-                print("registered \(path): \(inventory.files.count) files, \(inventory.totalBytes) bytes")
+                let project = try project.resolved(writingTo: store, at: state.url)
+                let inventory = try scanWithProgress(url)
+                try store.write { tx in try tx.registerDataset(location: url.path, project: project, inventory: inventory, now: Date().timeIntervalSince1970) }
+                print("registered \(path) in project \(project): \(inventory.files.count) files, \(inventory.totalBytes) bytes")
                 print("merkle root: \(inventory.root)")
             }
         }
@@ -36,10 +41,12 @@ struct Dataset: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Describe a dataset: cases, labels, files and Merkle root.")
         @Argument(help: ArgumentHelp("Dataset folder or cohort CSV file.", valueName: "path")) var path: String
         @OptionGroup var state: StateOptions
+        @OptionGroup var project: ProjectOption
 
         func run() async throws {
             try await reportingErrors {
                 let url = URL(fileURLWithPath: path).standardizedFileURL
+                let project = try project.resolved()
                 if DecathlonDataset.isDataset(url) {
                     let d = try DecathlonDataset.load(folder: url)
                     print("imaging dataset \(d.name): \(d.cases.count) cases (\(d.cases.filter { $0.label != nil }.count) with labels)")
@@ -52,12 +59,15 @@ struct Dataset: AsyncParsableCommand {
                 let inventory = try DatasetInventory.scan(url)
                 print("files: \(inventory.files.count), \(inventory.totalBytes) bytes")
                 print("merkle root: \(inventory.root)")
-                if FileManager.default.fileExists(atPath: state.url.appendingPathComponent("medgrid.sqlite").path),
-                   let reg = try Store(stateDirectory: state.url).read({ try $0.dataset(location: url.path) }) {
+                let store = FileManager.default.fileExists(atPath: state.url.appendingPathComponent("medgrid.sqlite").path)
+                    ? try Store(stateDirectory: state.url) : nil
+                if let store, let reg = try store.read({ try $0.dataset(location: url.path, project: project) }) {
                     let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: reg.addedAt))
-                    print("registered \(when) with root \(reg.inventory.root)\(reg.inventory.root == inventory.root ? " (unchanged)" : " (CHANGED since; run medgrid dataset verify)")")
+                    print("registered in project \(project) \(when) with root \(reg.inventory.root)\(reg.inventory.root == inventory.root ? " (unchanged)" : " (CHANGED since; run medgrid dataset verify)")")
                 } else {
-                    print("not registered (medgrid dataset add \(path))")
+                    let others = try store?.read { try $0.datasetProjects(location: url.path) } ?? []
+                    print("not registered in project \(project) (medgrid dataset add \(path)\(project == Project.personal(Coordinator.localUser) ? "" : " --project \(project)"))"
+                        + (others.isEmpty ? "" : "; registered in \(others.joined(separator: ", "))"))
                 }
             }
         }
@@ -69,13 +79,19 @@ struct Dataset: AsyncParsableCommand {
             discussion: "Exit status 0 when every file matches; 1 when any file changed, is missing or was added (each is listed).")
         @Argument(help: ArgumentHelp("Dataset folder or cohort CSV file.", valueName: "path")) var path: String
         @OptionGroup var state: StateOptions
+        @OptionGroup var project: ProjectOption
 
         func run() async throws {
             try await reportingErrors {
                 let url = URL(fileURLWithPath: path).standardizedFileURL
+                let project = try project.resolved()
                 let store = try Store(stateDirectory: state.url)
-                guard let reg = try store.read({ try $0.dataset(location: url.path) }) else {
-                    throw MedGridError(.notFound, "\(path) is not registered in \(state.url.path) (medgrid dataset add \(path))")
+                guard let reg = try store.read({ try $0.dataset(location: url.path, project: project) }) else {
+                    let others = try store.read { try $0.datasetProjects(location: url.path) }
+                    throw MedGridError(
+                        .notFound,
+                        "\(path) is not registered in project \(project) of \(state.url.path) (medgrid dataset add \(path))"
+                            + (others.isEmpty ? "" : "; it is registered in project \(others.joined(separator: ", ")): pass --project"))
                 }
                 let now = try scanWithProgress(url)
                 let changes = reg.inventory.changes(comparedTo: now)

@@ -4,6 +4,9 @@ import MedGridCore
 import MedGridCoordinator
 import MedGridKernels
 import MedGridReports
+import MedGridTransport
+import MedGridWorker
+import NIOHTTP1
 
 struct LeaderboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +16,11 @@ struct LeaderboardCommand: AsyncParsableCommand {
             A leaderboard ranks algorithms run in different Benchmark jobs on the same benchmark (same dataset \
             root, metrics and ranking settings), with bootstrap rank intervals. Every change publishes a new \
             version; published versions are never edited. Leaderboards live in the state directory's store.
+
+            A leaderboard belongs to a project (--project; default your personal project user-$USER, or the \
+            one project that has a leaderboard of that name). Members of the project read it from anywhere \
+            with --coordinator (list, show, --history, --version); others get "no leaderboard". Publishing \
+            (--add, --reevaluate) is done where the store is, with --state-dir.
 
               medgrid leaderboard                          list leaderboards
               medgrid leaderboard NAME                     the latest ranked table
@@ -63,7 +71,14 @@ struct LeaderboardCommand: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
+    @OptionGroup var project: ProjectOption
+
+    @OptionGroup var connection: ConnectionOptions
+
     func validate() throws {
+        if connection.isRemote && (!add.isEmpty || reevaluate) {
+            throw ValidationError("--add and --reevaluate publish into the store: run them on the coordinator's host with --state-dir (--coordinator only reads leaderboards)")
+        }
         if name == nil && (!add.isEmpty || reevaluate || history || version != nil) {
             throw ValidationError("give the leaderboard's name")
         }
@@ -74,15 +89,19 @@ struct LeaderboardCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if connection.isRemote { return try await remote() }
             try FileManager.default.createDirectory(at: state.url, withIntermediateDirectories: true)
             let store = try Store(stateDirectory: state.url)
             guard let name else {
-                let all = try store.read { try $0.leaderboards() }
-                if all.isEmpty { print("no leaderboards in \(state.url.path) (create one with medgrid leaderboard NAME --add REPORT)") }
-                for l in all { print("\(l.name)  version \(l.latest)") }
+                let chosen = try self.project.name.map { _ in try self.project.resolved() }
+                let all = try store.read { try $0.leaderboards() }.filter { chosen == nil || $0.project == chosen }
+                if all.isEmpty { print("no leaderboards in \(state.url.path)\(chosen.map { " for project \($0)" } ?? "") (create one with medgrid leaderboard NAME --add REPORT)") }
+                for l in all { print("\(l.name)  version \(l.latest)  project \(l.project)") }
                 return
             }
-            let versions = try store.read { try $0.leaderboardVersions(name: name) }.map { try LeaderboardVersion(document: JSONValue(parsing: Data($0.document.utf8))) }
+            let project = try leaderboardProject(name, store: store)
+            if !add.isEmpty { _ = try self.project.resolved(writingTo: store, at: state.url) }
+            let versions = try store.read { try $0.leaderboardVersions(project: project, name: name) }.map { try LeaderboardVersion(document: JSONValue(parsing: Data($0.document.utf8))) }
             if !add.isEmpty {
                 // Every report is checked and every version computed before any is published: all or nothing.
                 var latest = versions.last
@@ -100,52 +119,101 @@ struct LeaderboardCommand: AsyncParsableCommand {
                     latest = version
                     commandEntries += entries.filter { $0.step["command"] != nil }.map(\.algorithm)
                 }
-                for version in next { try publish(version, store: store) }
+                for version in next { try publish(version, project: project, store: store) }
                 if !commandEntries.isEmpty {
                     printError("note: \(commandEntries.map { ReportTrust.shellQuoted(argument: $0) }.joined(separator: ", ")) \(commandEntries.count == 1 ? "is an external command; medgrid leaderboard \(name) --reevaluate runs it" : "are external commands; medgrid leaderboard \(name) --reevaluate runs them") only with --allow-commands")
                 }
                 if let latest { show(latest) }
                 return
             }
-            guard let latest = versions.last else {
-                throw MedGridError(.notFound, "no leaderboard \(name) in \(state.url.path) (create it with medgrid leaderboard \(name) --add REPORT)")
+            guard versions.last != nil else {
+                throw MedGridError(.notFound, "no leaderboard \(name) in project \(project) of \(state.url.path) (create it with medgrid leaderboard \(name) --add REPORT)")
             }
             if reevaluate {
-                let next = try await reevaluated(latest)
-                if let next { try publish(next, store: store); show(next) }
+                let next = try await reevaluated(versions.last!)
+                if let next { try publish(next, project: project, store: store); show(next) }
                 return
             }
-            if history {
-                for v in versions {
-                    let moves = v.changes.map { c in "\(c.algorithm) \(c.previous.map(String.init) ?? "new")→\(c.current.map(String.init) ?? "gone")" }
-                    print("v\(v.version): \(v.reason)\(moves.isEmpty ? "" : "; rank changes: " + moves.joined(separator: ", "))")
-                }
-                return
+            try display(versions)
+        }
+    }
+
+    /// Shows the versions read locally or from a coordinator: the history, one version, or the latest.
+    func display(_ versions: [LeaderboardVersion]) throws {
+        guard let latest = versions.last, let name else { return }
+        if history {
+            for v in versions {
+                let moves = v.changes.map { c in "\(c.algorithm) \(c.previous.map(String.init) ?? "new")→\(c.current.map(String.init) ?? "gone")" }
+                print("v\(v.version): \(v.reason)\(moves.isEmpty ? "" : "; rank changes: " + moves.joined(separator: ", "))")
             }
-            if let version {
-                guard let v = versions.first(where: { $0.version == version }) else {
-                    throw MedGridError(.notFound, "leaderboard \(name) has versions 1 to \(latest.version), not \(version)")
-                }
-                show(v)
-            } else {
-                show(latest)
-                let stale = latest.benchmark.metrics.filter { SegmentationMetricName.implementationVersion(of: $0) != latest.benchmark.metricImplementations[$0] }
-                if !stale.isEmpty && !json {
-                    print("\nnote: this build's implementation of \(stale.joined(separator: ", ")) differs from the one these scores used; run medgrid leaderboard \(name) --reevaluate")
-                }
+            return
+        }
+        if let version {
+            guard let v = versions.first(where: { $0.version == version }) else {
+                throw MedGridError(.notFound, "leaderboard \(name) has versions 1 to \(latest.version), not \(version)")
+            }
+            show(v)
+        } else {
+            show(latest)
+            let stale = latest.benchmark.metrics.filter { SegmentationMetricName.implementationVersion(of: $0) != latest.benchmark.metricImplementations[$0] }
+            if !stale.isEmpty && !json {
+                print("\nnote: this build's implementation of \(stale.joined(separator: ", ")) differs from the one these scores used; run medgrid leaderboard \(name) --reevaluate")
             }
         }
+    }
+
+    /// The project of the leaderboard `name` in a local store: --project when given; else the personal
+    /// project when it has one of that name (or no project has: a new one goes there); else the one
+    /// project that has it.
+    func leaderboardProject(_ name: String, store: Store) throws -> String {
+        if project.name != nil { return try project.resolved() }
+        let personal = try project.resolved()
+        let holders = Set(try store.read { try $0.leaderboards() }.filter { $0.name == name }.map(\.project))
+        if holders.isEmpty || holders.contains(personal) { return personal }
+        guard holders.count == 1, let only = holders.first else {
+            throw MedGridError(.invalidInput, "projects \(holders.sorted().joined(separator: ", ")) each have a leaderboard \(name): name one with --project")
+        }
+        return only
+    }
+
+    /// Reads leaderboards from a coordinator, as a member of their project.
+    func remote() async throws {
+        let client = try connection.client()
+        defer { Task { await client.shutdown() } }
+        guard let name else {
+            let list: API.LeaderboardList = try await client.call(.GET, "/v1/leaderboards")
+            let chosen = try self.project.name.map { _ in try self.project.resolved() }
+            let shown = list.leaderboards.filter { chosen == nil || $0.project == chosen }
+            if json { print(CanonicalJSON.encode(try JSONValue(encoding: shown)), terminator: ""); return }
+            if shown.isEmpty { print("no leaderboards you may read\(chosen.map { " in project \($0)" } ?? "")") }
+            for l in shown { print("\(l.name)  version \(l.latest)  project \(l.project)") }
+            return
+        }
+        var chosen = self.project.name
+        if chosen == nil {
+            // The one readable project that has a leaderboard of this name.
+            let list: API.LeaderboardList = try await client.call(.GET, "/v1/leaderboards")
+            let holders = list.leaderboards.filter { $0.name == name }.map(\.project)
+            guard holders.count <= 1 else {
+                throw MedGridError(.invalidInput, "projects \(holders.joined(separator: ", ")) each have a leaderboard \(name): name one with --project")
+            }
+            chosen = holders.first ?? Project.personal(Coordinator.localUser)
+        }
+        let project = chosen ?? Project.personal(Coordinator.localUser)
+        try Project.validate(project)
+        let reply: API.LeaderboardVersions = try await client.call(.GET, "/v1/leaderboards/\(project)/\(name)")
+        try display(reply.versions.map { try LeaderboardVersion(document: $0) })
     }
 
     func show(_ v: LeaderboardVersion) {
         if json { print(CanonicalJSON.encode(v.document), terminator: "") } else { print(Leaderboard.table(v)) }
     }
 
-    func publish(_ v: LeaderboardVersion, store: Store) throws {
+    func publish(_ v: LeaderboardVersion, project: String, store: Store) throws {
         let text = CanonicalJSON.encode(v.document)
         let now = Date().timeIntervalSince1970
-        try store.write { tx in try tx.publishLeaderboardVersion(name: v.name, version: v.version, document: text, now: now) }
-        if !json { printError("published \(v.name) version \(v.version): \(v.reason)") }
+        try store.write { tx in try tx.publishLeaderboardVersion(project: project, name: v.name, version: v.version, document: text, now: now) }
+        if !json { printError("published \(v.name) version \(v.version) in project \(project): \(v.reason)") }
     }
 
     /// Refuses a report that is not what MedGrid wrote (see ``ReportTrust/integrityProblems(report:file:scoresCSV:)``),
