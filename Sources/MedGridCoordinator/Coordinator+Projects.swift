@@ -12,12 +12,20 @@ public struct Caller: Sendable, Hashable, CustomStringConvertible {
     public var isAdmin: Bool
     /// How audit events name the certificate, e.g. `CN=bob (user, serial 3f…)`.
     public var certificate: String
+    /// The certificate's role (user, admin, worker) and serial, for audit records.
+    public var role: String
+    public var serial: String
 
-    public init(name: String, isAdmin: Bool, certificate: String) {
+    public init(name: String, isAdmin: Bool, certificate: String, role: String? = nil, serial: String = "") {
         self.name = name
         self.isAdmin = isAdmin
         self.certificate = certificate
+        self.role = role ?? (isAdmin ? "admin" : "user")
+        self.serial = serial
     }
+
+    /// Who acted, as an audit record names them.
+    public var auditActor: AuditActor { AuditActor(subject: "CN=\(name)", serial: serial, role: role) }
 
     /// The project a job goes to when its manifest names none: `user-NAME`, whose only member is NAME.
     public var personalProject: String { Project.personal(name) }
@@ -62,7 +70,10 @@ extension Coordinator {
 
     public func createProject(_ name: String, by caller: Caller) throws {
         try Project.validateNew(name)
-        try store.write { [now] tx in try tx.insertProject(name: name, createdBy: caller.certificate, now: now) }
+        try store.write { [now] tx in
+            try tx.insertProject(name: name, createdBy: caller.certificate, now: now)
+            try tx.audit(caller.auditActor, project: name, action: "project-create", object: "project \(name)", outcome: "ok", now: now)
+        }
         logger.notice("project created", metadata: ["medgrid.project": "\(name)", "medgrid.certificate": "\(caller.certificate)"])
     }
 
@@ -72,9 +83,13 @@ extension Coordinator {
         guard !user.isEmpty, user.count <= 256 else { throw MedGridError(.invalidInput, "user name: expected 1 to 256 characters") }
         return try store.write { [now] tx in
             guard try tx.projectExists(project) else { throw MedGridError(.notFound, "no project \(project)") }
-            return member
+            let changed = member
                 ? try tx.addMember(project: project, user: user, by: caller.certificate, now: now)
                 : try tx.removeMember(project: project, user: user, by: caller.certificate, now: now)
+            try tx.audit(
+                caller.auditActor, project: project, action: member ? "project-add-member" : "project-remove-member",
+                object: "user \(user)", outcome: changed ? "ok" : "unchanged", now: now)
+            return changed
         }
     }
 
@@ -86,6 +101,15 @@ extension Coordinator {
             .map { API.ProjectInfo(name: $0.name, members: $0.members, personal: false) }
         out.append(API.ProjectInfo(name: caller.personalProject, members: [caller.name], personal: true))
         return API.ProjectList(projects: out.sorted { $0.name < $1.name })
+    }
+
+    // MARK: Audit
+
+    /// Appends an audit record of what `caller` did (see ``AuditRecord``).
+    public nonisolated func audit(_ caller: Caller, project: String, action: String, object: String, outcome: String = "ok") throws {
+        try store.write { tx in
+            try tx.audit(caller.auditActor, project: project, action: action, object: object, outcome: outcome, now: Date().timeIntervalSince1970)
+        }
     }
 
     // MARK: Access checks
@@ -104,7 +128,7 @@ extension Coordinator {
         if name != caller.personalProject { try Project.validate(name) }
         let exists = try name.hasPrefix(Project.personalPrefix) || store.read { try $0.projectExists(name) }
         guard exists, try mayUse(name, caller) else {
-            if exists { try refuse(caller, action, "project \(name)", job: nil) }
+            if exists { try refuse(caller, action, "project \(name)", job: nil, project: name) }
             throw MedGridError(.notFound, "no project \(name)")
         }
         return name
@@ -115,7 +139,7 @@ extension Coordinator {
     func job(_ id: String, for caller: Caller, to action: String) throws -> StoredJob {
         guard let job = try store.read({ try $0.job(id) }) else { throw MedGridError(.notFound, "no job \(id)") }
         guard try mayUse(job.project, caller) else {
-            try refuse(caller, action, "job \(id) of project \(job.project.isEmpty ? "(none)" : job.project)", job: id)
+            try refuse(caller, action, "job \(id) of project \(job.project.isEmpty ? "(none)" : job.project)", job: id, project: job.project)
             throw MedGridError(.notFound, "no job \(id)")
         }
         return job
@@ -123,10 +147,13 @@ extension Coordinator {
 
     /// Records a refusal: an `access-refused` event naming the certificate, a log line, and the
     /// `medgrid_access_refused_total` counter.
-    public func refuse(_ caller: Caller, _ action: String, _ target: String, job: String?) throws {
+    public func refuse(_ caller: Caller, _ action: String, _ target: String, job: String?, project: String = "") throws {
         refusedAccesses += 1
         let detail = "\(caller.certificate) may not \(action) \(target)"
-        try store.write { [now] tx in try tx.event(job: job, task: nil, kind: "access-refused", detail: detail, now: now) }
+        try store.write { [now] tx in
+            try tx.event(job: job, task: nil, kind: "access-refused", detail: detail, now: now)
+            try tx.audit(caller.auditActor, project: project, action: action, object: target, outcome: "refused", now: now)
+        }
         logger.warning("refused a request", metadata: ["medgrid.certificate": "\(caller.certificate)", "medgrid.action": "\(action)"])
     }
 
@@ -138,13 +165,16 @@ extension Coordinator {
     }
 
     public func report(_ id: String, for caller: Caller) throws -> String {
-        _ = try job(id, for: caller, to: "read the report of")
-        return try report(id)
+        let stored = try job(id, for: caller, to: "read the report of")
+        let text = try report(id)
+        try audit(caller, project: stored.project, action: "read-report", object: "job \(id)")
+        return text
     }
 
     public func cancel(job id: String, for caller: Caller) async throws -> API.JobStatusReply {
-        _ = try job(id, for: caller, to: "cancel")
+        let stored = try job(id, for: caller, to: "cancel")
         try await cancel(job: id)
+        try audit(caller, project: stored.project, action: "cancel", object: "job \(id)")
         logger.notice("job cancelled", metadata: ["medgrid.job": "\(id)", "medgrid.certificate": "\(caller.certificate)"])
         return try statusReply(id)
     }
@@ -168,7 +198,7 @@ extension Coordinator {
     public func leaderboard(_ name: String, of project: String, for caller: Caller) throws -> API.LeaderboardVersions {
         let versions = try store.read { try $0.leaderboardVersions(project: project, name: name) }
         guard try mayUse(project, caller) else {
-            if !versions.isEmpty { try refuse(caller, "read", "leaderboard \(name) of project \(project)", job: nil) }
+            if !versions.isEmpty { try refuse(caller, "read", "leaderboard \(name) of project \(project)", job: nil, project: project) }
             throw MedGridError(.notFound, "no leaderboard \(name) in project \(project)")
         }
         guard !versions.isEmpty else { throw MedGridError(.notFound, "no leaderboard \(name) in project \(project)") }
@@ -189,6 +219,12 @@ extension Coordinator {
     /// same bytes is never mentioned: the caller uploads them too, and the upload proves they have them.
     public nonisolated func offer(_ inventory: DatasetInventory, project named: String?, for caller: Caller) async throws -> API.DatasetNeeds {
         let project = try await project(named, for: caller, to: "offer a dataset to")
+        try audit(caller, project: project, action: "offer-dataset", object: "dataset \(inventory.root.prefix(16))… (\(inventory.files.count) files)")
+        return try await missingFiles(of: inventory, in: project)
+    }
+
+    /// The files of `inventory` that `project` does not hold (or holds a corrupt copy of).
+    nonisolated func missingFiles(of inventory: DatasetInventory, in project: String) async throws -> API.DatasetNeeds {
         for f in inventory.files { try Self.checkRelativePath(f.path) }
         var missing: [String] = []
         var seen = Set<String>()

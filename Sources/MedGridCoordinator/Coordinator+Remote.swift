@@ -13,7 +13,7 @@ extension Coordinator {
         guard inventory.root == request.inventory.root else {
             throw MedGridError(.invalidInput, "the inventory's root \(request.inventory.root) does not match its files (computed \(inventory.root))")
         }
-        let needs = try await offer(inventory, project: project, for: caller)
+        let needs = try await missingFiles(of: inventory, in: project)
         guard needs.missing.isEmpty else {
             throw MedGridError(.conflict, "\(needs.missing.count) file(s) of dataset \(inventory.root.prefix(16))… have not been uploaded to project \(project) (offer the dataset and upload the missing blobs first)")
         }
@@ -32,7 +32,9 @@ extension Coordinator {
         guard (manifest.project ?? caller.personalProject) == project else {
             throw MedGridError(.invalidInput, "\(request.fileName): spec.project is \(manifest.project ?? "not set (the personal project \(caller.personalProject))"), but the files were offered to project \(project); send the same project with the offer, the uploads and the job (medgrid submit does)")
         }
-        return try await submit(manifest, inventory: inventory, sharedFilesystem: false, reuseUnfinished: false, project: project, submittedBy: caller.name)
+        let job = try await submit(manifest, inventory: inventory, sharedFilesystem: false, reuseUnfinished: false, project: project, submittedBy: caller.name)
+        try audit(caller, project: project, action: "submit", object: "job \(job)")
+        return job
     }
 
     /// `<state>/views/<root>/`: dataset.json (or the cohort table) decompressed, other files as empty

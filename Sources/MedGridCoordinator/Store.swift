@@ -132,6 +132,19 @@ public final class Store: Sendable {
                 ALTER TABLE job_rounds ADD COLUMN record_format INTEGER NOT NULL DEFAULT 1;
                 """)
         }
+        // The audit trail: who did what to which object, as a hash chain (see ``AuditRecord``).
+        m.registerMigration("v7-audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY, at REAL NOT NULL, subject TEXT NOT NULL, serial TEXT NOT NULL, role TEXT NOT NULL,
+                    project TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL, outcome TEXT NOT NULL,
+                    previous TEXT NOT NULL, sha256 TEXT NOT NULL);
+                CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+                CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+                """)
+        }
         return m
     }
 

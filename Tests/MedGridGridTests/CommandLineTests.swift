@@ -13,7 +13,7 @@ struct CommandLineTests {
         ["tls", "--help"], ["tls", "ca", "create", "--help"], ["tls", "cert", "create", "--help"], ["tls", "cert", "info", "--help"],
         ["coordinator", "--help"], ["worker", "--help"], ["rank", "--help"], ["verify", "--help"], ["leaderboard", "--help"],
         ["tls", "revoke", "--help"], ["project", "--help"], ["project", "create", "--help"], ["project", "add-member", "--help"],
-        ["project", "remove-member", "--help"], ["project", "list", "--help"],
+        ["project", "remove-member", "--help"], ["project", "list", "--help"], ["audit", "--help"], ["audit", "verify", "--help"],
     ])
     func help(_ args: [String]) async throws {
         let out = try await TestSupport.medgrid(args)

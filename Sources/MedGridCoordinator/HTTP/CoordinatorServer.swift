@@ -254,6 +254,7 @@ public struct CoordinatorServer: Sendable {
                 guard let file = c.blobs.compressedFile(sha) else {
                     throw MedGridError(.notFound, "no blob \(sha.prefix(16))… on this coordinator")
                 }
+                try c.audit(Caller(who), project: "", action: "download", object: "blob \(sha.prefix(16))…")
                 // zstd on the wire when the client accepts it (the stored file as is); plain bytes otherwise.
                 let zstd = (req.headers[.acceptEncoding] ?? "").contains("zstd")
                 let size = zstd ? (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil : c.blobs.size(sha).map { Int($0.plain) }

@@ -48,6 +48,9 @@ public struct MedGridRequestContext: RequestContext {
 extension Caller {
     /// The caller a verified client certificate names.
     init(_ identity: PeerIdentity) {
-        self.init(name: identity.name, isAdmin: identity.role == .admin, certificate: "CN=\(identity.name) (\(identity.role.rawValue)\(identity.serial.isEmpty ? "" : ", serial \(identity.serial)"))")
+        self.init(
+            name: identity.name, isAdmin: identity.role == .admin,
+            certificate: "CN=\(identity.name) (\(identity.role.rawValue)\(identity.serial.isEmpty ? "" : ", serial \(identity.serial)"))",
+            role: identity.role.rawValue, serial: identity.serial)
     }
 }
