@@ -112,6 +112,13 @@ extension Coordinator {
         }
     }
 
+    /// The audit records an admin asked for; the reading is itself recorded (after the records read).
+    public nonisolated func auditTrail(project: String?, since: Double?, for caller: Caller) throws -> [AuditRecord] {
+        let records = try store.read { try $0.auditRecords(project: project, since: since) }
+        try audit(caller, project: project ?? "", action: "read-audit", object: "\(records.count) records")
+        return records
+    }
+
     // MARK: Access checks
 
     /// Whether the caller may see and use a project: admins any; a user their personal project and the

@@ -71,6 +71,21 @@ struct AuditTrailTests {
         let verified = try await TestSupport.medgrid(["audit", "verify"] + state, in: ws)
         #expect(verified.status == 0 && verified.stdout.hasPrefix("ok: 6 audit records, chain intact"), "\(verified.stdout)\(verified.stderr)")
 
+        // Over the API: an admin reads the same records (and the reading is recorded); a user is refused.
+        let again = try await TestServer(stateDirectory: ws.appendingPathComponent("coord"), pki: pki)
+        let remote = try await TestSupport.medgrid(["audit", "--json"] + connection(root, again), in: ws)
+        #expect(remote.status == 0, "\(remote.stderr)")
+        #expect(try JSONDecoder().decode([AuditRecord].self, from: Data(remote.stdout.utf8)) == records)
+        let usersRead = try await TestSupport.medgrid(["audit"] + connection(alice, again), in: ws)
+        #expect(usersRead.status == 1 && usersRead.stderr.contains("403"), "\(usersRead.stderr)")
+        let remoteVerify = try await TestSupport.medgrid(["audit", "verify"] + connection(root, again), in: ws)
+        #expect(remoteVerify.status == 0 && remoteVerify.stdout.hasPrefix("ok: 8 audit records"), "\(remoteVerify.stdout)\(remoteVerify.stderr)")
+        await again.stop()
+        let after = try JSONDecoder().decode([AuditRecord].self, from: Data(try await TestSupport.medgrid(["audit", "--json"] + state, in: ws).stdout.utf8))
+        #expect(after.dropFirst(6).map { "\($0.subject) \($0.action) \($0.outcome)" } == [
+            "CN=root read-audit ok", "CN=alice read the audit trail refused", "CN=root read-audit ok",
+        ])
+
         // The store refuses edits; someone who drops the guard and edits record 5 is caught at record 5.
         let database = ws.appendingPathComponent("coord/medgrid.sqlite")
         let copy = ws.appendingPathComponent("copy.sqlite")

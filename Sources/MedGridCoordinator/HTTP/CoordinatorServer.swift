@@ -197,6 +197,21 @@ public struct CoordinatorServer: Sendable {
             }
         }
 
+        // The audit trail, for admins: `?project=` and `?since=` (seconds since 1970) narrow it.
+        router.get("/v1/audit") { req, ctx in
+            try await respond {
+                let who = try await caller(ctx, admins, "read the audit trail")
+                let project = req.uri.queryParameters.get("project")
+                let since = try req.uri.queryParameters.get("since").map { text -> Double in
+                    guard let value = Double(text), value.isFinite else {
+                        throw MedGridError(.invalidInput, "since=\(text.prefix(40)): expected seconds since 1970")
+                    }
+                    return value
+                }
+                return jsonResponse(try await c.auditTrail(project: project, since: since, for: who))
+            }
+        }
+
         // Leaderboards: published on the coordinator's host (medgrid leaderboard --state-dir), read by the
         // members of their project.
         router.get("/v1/leaderboards") { _, ctx in

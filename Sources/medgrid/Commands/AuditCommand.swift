@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import MedGridCore
 import MedGridCoordinator
+import MedGridWorker
+import NIOHTTP1
 
 /// `medgrid audit`: who did what, from the coordinator's hash-chained audit trail.
 struct AuditCommand: AsyncParsableCommand {
@@ -13,7 +15,8 @@ struct AuditCommand: AsyncParsableCommand {
             time, certificate subject, serial and role, project, action, object and outcome. Records never hold patient \
             identifiers or cell values. Each holds the SHA-256 of the record before it, so `medgrid audit verify` finds \
             any record changed, removed or inserted and names the first broken one. Both read the --state-dir's store \
-            (on the coordinator's host).
+            on the coordinator's host, or, with an admin certificate and --coordinator, the coordinator's trail over \
+            the API (reading it remotely is itself recorded).
             """,
         subcommands: [List.self, Verify.self],
         defaultSubcommand: List.self)
@@ -26,11 +29,12 @@ struct AuditCommand: AsyncParsableCommand {
         var since: String?
         @Flag(help: "Print JSON (an array of records).") var json = false
         @OptionGroup var state: StateOptions
+        @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
             try await reportingErrors {
                 let since = try since.map(AuditCommand.parseTime)
-                let records = try AuditCommand.store(state).read { try $0.auditRecords(project: project, since: since) }
+                let records = try await AuditCommand.records(project: project, since: since, state: state, connection: connection)
                 if json {
                     print(CanonicalJSON.encode(try JSONValue(encoding: records)), terminator: "")
                     return
@@ -50,16 +54,33 @@ struct AuditCommand: AsyncParsableCommand {
             commandName: "verify",
             abstract: "Check the audit trail's hash chain; exit 1 naming the first record changed, removed or inserted.")
         @OptionGroup var state: StateOptions
+        @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
             try await reportingErrors {
-                let records = try AuditCommand.store(state).read { try $0.auditRecords() }
+                let records = try await AuditCommand.records(project: nil, since: nil, state: state, connection: connection)
                 if let broken = AuditChain.firstBreak(records) {
-                    throw MedGridError(.integrity, "\(state.url.path): the audit trail is broken at \(broken)")
+                    throw MedGridError(.integrity, "\(connection.isRemote ? "the coordinator's" : state.url.path + ":") audit trail is broken at \(broken)")
                 }
                 print("ok: \(records.count) audit records, chain intact\(records.last.map { "; last hash \($0.sha256)" } ?? "")")
             }
         }
+    }
+
+    /// The records from the local store, or from the coordinator when one is named.
+    static func records(project: String?, since: Double?, state: StateOptions, connection: ConnectionOptions) async throws -> [AuditRecord] {
+        guard connection.isRemote else {
+            return try store(state).read { try $0.auditRecords(project: project, since: since) }
+        }
+        var query: [String] = []
+        if let project {
+            try Project.validate(project)
+            query.append("project=\(project)")
+        }
+        if let since { query.append("since=\(since)") }
+        let client = try connection.client()
+        defer { Task { await client.shutdown() } }
+        return try await client.call(.GET, "/v1/audit" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), timeout: 300)
     }
 
     static func store(_ state: StateOptions) throws -> Store {
