@@ -51,6 +51,7 @@ let package = Package(
             name: "MedGridImaging",
             dependencies: [
                 "MedGridCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

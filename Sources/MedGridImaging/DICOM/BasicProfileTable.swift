@@ -17,6 +17,10 @@
 //     prefix removed; cross-checked against pydicom's _dicom_dict.py (2024d), which agrees for every tag it has.
 //     DisplayURI (0040,E012) and DoseCalculationModelName (3004,007F) are newer than that dictionary: their keywords
 //     follow the PS3.6 rule (name without spaces) and match those used by other projects' 2026 dictionaries.
+//   - VRs: from pydicom 3.0.1's data dictionary (pydicom.datadict.dictionary_VR) for 627 rows; the 26 tags it lacks
+//     (newer patient-identity sequences and texts of group 0010, diagnosis code sequences (0008,1301)-(0008,1304),
+//     montage and annotation attributes of group 0040) from DCMTK's dicom.dic (PS3.6 2026b, commit above), and
+//     DisplayURI UR / DoseCalculationModelName LO by their PS3.6 definitions. Both dictionaries agree on all 651 tags they share.
 //   - Cross-check: the 2024b extraction in innolitics/dicom-standard (standard/confidentiality_profile_attributes.json)
 //     is a subset of this table with identical actions (36 rows added since, none removed or changed).
 //
@@ -43,6 +47,9 @@ public struct BasicProfileRow: Sendable, Equatable {
     public var group: UInt16
     public var element: UInt16
     public var keyword: String
+    /// The value representation in PS3.6 (e.g. `PN`, `DA`, `SQ`; `US or SS` where the dictionary gives two),
+    /// used for dummy values and date options when the file's encoding (implicit VR) does not say.
+    public var vr: String
     public var action: BasicProfileAction
 }
 
@@ -62,658 +69,658 @@ public enum BasicProfileAction: String, Sendable {
 public enum BasicProfile {
     /// Table E.1-1, Basic Prof. column: one row per fixed tag, sorted by (group, element).
     public static let rows: [BasicProfileRow] = [
-        BasicProfileRow(group: 0x0000, element: 0x1000, keyword: "AffectedSOPInstanceUID", action: .x),  // X
-        BasicProfileRow(group: 0x0000, element: 0x1001, keyword: "RequestedSOPInstanceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0002, element: 0x0003, keyword: "MediaStorageSOPInstanceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0004, element: 0x1511, keyword: "ReferencedSOPInstanceUIDInFile", action: .u),  // U
-        BasicProfileRow(group: 0x0008, element: 0x0012, keyword: "InstanceCreationDate", action: .x),  // X/D
-        BasicProfileRow(group: 0x0008, element: 0x0013, keyword: "InstanceCreationTime", action: .x),  // X/Z/D
-        BasicProfileRow(group: 0x0008, element: 0x0014, keyword: "InstanceCreatorUID", action: .u),  // U
-        BasicProfileRow(group: 0x0008, element: 0x0015, keyword: "InstanceCoercionDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0017, keyword: "AcquisitionUID", action: .u),  // U
-        BasicProfileRow(group: 0x0008, element: 0x0018, keyword: "SOPInstanceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0008, element: 0x0019, keyword: "PyramidUID", action: .u),  // U
-        BasicProfileRow(group: 0x0008, element: 0x0020, keyword: "StudyDate", action: .z),  // Z
-        BasicProfileRow(group: 0x0008, element: 0x0021, keyword: "SeriesDate", action: .x),  // X/D
-        BasicProfileRow(group: 0x0008, element: 0x0022, keyword: "AcquisitionDate", action: .x),  // X/Z
-        BasicProfileRow(group: 0x0008, element: 0x0023, keyword: "ContentDate", action: .z),  // Z/D
-        BasicProfileRow(group: 0x0008, element: 0x0024, keyword: "OverlayDate", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0025, keyword: "CurveDate", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x002A, keyword: "AcquisitionDateTime", action: .x),  // X/Z/D
-        BasicProfileRow(group: 0x0008, element: 0x0030, keyword: "StudyTime", action: .z),  // Z
-        BasicProfileRow(group: 0x0008, element: 0x0031, keyword: "SeriesTime", action: .x),  // X/D
-        BasicProfileRow(group: 0x0008, element: 0x0032, keyword: "AcquisitionTime", action: .x),  // X/Z
-        BasicProfileRow(group: 0x0008, element: 0x0033, keyword: "ContentTime", action: .z),  // Z/D
-        BasicProfileRow(group: 0x0008, element: 0x0034, keyword: "OverlayTime", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0035, keyword: "CurveTime", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0050, keyword: "AccessionNumber", action: .z),  // Z
-        BasicProfileRow(group: 0x0008, element: 0x0054, keyword: "RetrieveAETitle", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0055, keyword: "StationAETitle", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0058, keyword: "FailedSOPInstanceUIDList", action: .u),  // U
-        BasicProfileRow(group: 0x0008, element: 0x0080, keyword: "InstitutionName", action: .x),  // X/Z/D
-        BasicProfileRow(group: 0x0008, element: 0x0081, keyword: "InstitutionAddress", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0082, keyword: "InstitutionCodeSequence", action: .x),  // X/Z/D
-        BasicProfileRow(group: 0x0008, element: 0x0090, keyword: "ReferringPhysicianName", action: .z),  // Z
-        BasicProfileRow(group: 0x0008, element: 0x0092, keyword: "ReferringPhysicianAddress", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0094, keyword: "ReferringPhysicianTelephoneNumbers", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0096, keyword: "ReferringPhysicianIdentificationSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x009C, keyword: "ConsultingPhysicianName", action: .z),  // Z
-        BasicProfileRow(group: 0x0008, element: 0x009D, keyword: "ConsultingPhysicianIdentificationSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x0106, keyword: "ContextGroupVersion", action: .d),  // D
-        BasicProfileRow(group: 0x0008, element: 0x0107, keyword: "ContextGroupLocalVersion", action: .d),  // D
-        BasicProfileRow(group: 0x0008, element: 0x0201, keyword: "TimezoneOffsetFromUTC", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1000, keyword: "NetworkID", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1010, keyword: "StationName", action: .x),  // X/Z/D
-        BasicProfileRow(group: 0x0008, element: 0x1030, keyword: "StudyDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x103E, keyword: "SeriesDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1040, keyword: "InstitutionalDepartmentName", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1041, keyword: "InstitutionalDepartmentTypeCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1048, keyword: "PhysiciansOfRecord", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1049, keyword: "PhysiciansOfRecordIdentificationSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1050, keyword: "PerformingPhysicianName", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1052, keyword: "PerformingPhysicianIdentificationSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1060, keyword: "NameOfPhysiciansReadingStudy", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1062, keyword: "PhysiciansReadingStudyIdentificationSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1070, keyword: "OperatorsName", action: .x),  // X/Z/D
-        BasicProfileRow(group: 0x0008, element: 0x1072, keyword: "OperatorIdentificationSequence", action: .x),  // X/D
-        BasicProfileRow(group: 0x0008, element: 0x1080, keyword: "AdmittingDiagnosesDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1084, keyword: "AdmittingDiagnosesCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1088, keyword: "PyramidDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1110, keyword: "ReferencedStudySequence", action: .x),  // X/Z
-        BasicProfileRow(group: 0x0008, element: 0x1111, keyword: "ReferencedPerformedProcedureStepSequence", action: .x),  // X/Z/D
-        BasicProfileRow(group: 0x0008, element: 0x1120, keyword: "ReferencedPatientSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1140, keyword: "ReferencedImageSequence", action: .x),  // X/Z/U*
-        BasicProfileRow(group: 0x0008, element: 0x1155, keyword: "ReferencedSOPInstanceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0008, element: 0x1195, keyword: "TransactionUID", action: .u),  // U
-        BasicProfileRow(group: 0x0008, element: 0x1301, keyword: "PrincipalDiagnosisCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1302, keyword: "PrimaryDiagnosisCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1303, keyword: "SecondaryDiagnosesCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x1304, keyword: "HistologicalDiagnosesCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x2111, keyword: "DerivationDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0008, element: 0x2112, keyword: "SourceImageSequence", action: .x),  // X/Z/U*
-        BasicProfileRow(group: 0x0008, element: 0x3010, keyword: "IrradiationEventUID", action: .u),  // U
-        BasicProfileRow(group: 0x0008, element: 0x4000, keyword: "IdentifyingComments", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0010, keyword: "PatientName", action: .z),  // Z
-        BasicProfileRow(group: 0x0010, element: 0x0011, keyword: "PersonNamesToUseSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0012, keyword: "NameToUse", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0013, keyword: "NameToUseComment", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0014, keyword: "ThirdPersonPronounsSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0015, keyword: "PronounCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0016, keyword: "PronounComment", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0020, keyword: "PatientID", action: .z),  // Z/D
-        BasicProfileRow(group: 0x0010, element: 0x0021, keyword: "IssuerOfPatientID", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0030, keyword: "PatientBirthDate", action: .z),  // Z
-        BasicProfileRow(group: 0x0010, element: 0x0032, keyword: "PatientBirthTime", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0040, keyword: "PatientSex", action: .z),  // Z
-        BasicProfileRow(group: 0x0010, element: 0x0041, keyword: "GenderIdentitySequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0042, keyword: "SexParametersForClinicalUseCategoryComment", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0043, keyword: "SexParametersForClinicalUseCategorySequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0044, keyword: "GenderIdentityCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0045, keyword: "GenderIdentityComment", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0046, keyword: "SexParametersForClinicalUseCategoryCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0047, keyword: "SexParametersForClinicalUseCategoryReference", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0050, keyword: "PatientInsurancePlanCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0101, keyword: "PatientPrimaryLanguageCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x0102, keyword: "PatientPrimaryLanguageModifierCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1000, keyword: "OtherPatientIDs", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1001, keyword: "OtherPatientNames", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1002, keyword: "OtherPatientIDsSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1005, keyword: "PatientBirthName", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1010, keyword: "PatientAge", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1020, keyword: "PatientSize", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1030, keyword: "PatientWeight", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1040, keyword: "PatientAddress", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1050, keyword: "InsurancePlanIdentification", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1060, keyword: "PatientMotherBirthName", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1080, keyword: "MilitaryRank", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1081, keyword: "BranchOfService", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1090, keyword: "MedicalRecordLocator", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x1100, keyword: "ReferencedPatientPhotoSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2000, keyword: "MedicalAlerts", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2110, keyword: "Allergies", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2150, keyword: "CountryOfResidence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2152, keyword: "RegionOfResidence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2154, keyword: "PatientTelephoneNumbers", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2155, keyword: "PatientTelecomInformation", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2160, keyword: "EthnicGroup", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2161, keyword: "EthnicGroupCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2162, keyword: "EthnicGroups", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2180, keyword: "Occupation", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x21A0, keyword: "SmokingStatus", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x21B0, keyword: "AdditionalPatientHistory", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x21C0, keyword: "PregnancyStatus", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x21D0, keyword: "LastMenstrualDate", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x21F0, keyword: "PatientReligiousPreference", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2203, keyword: "PatientSexNeutered", action: .x),  // X/Z
-        BasicProfileRow(group: 0x0010, element: 0x2297, keyword: "ResponsiblePerson", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x2299, keyword: "ResponsibleOrganization", action: .x),  // X
-        BasicProfileRow(group: 0x0010, element: 0x4000, keyword: "PatientComments", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0010, keyword: "ClinicalTrialSponsorName", action: .d),  // D
-        BasicProfileRow(group: 0x0012, element: 0x0020, keyword: "ClinicalTrialProtocolID", action: .d),  // D
-        BasicProfileRow(group: 0x0012, element: 0x0021, keyword: "ClinicalTrialProtocolName", action: .z),  // Z
-        BasicProfileRow(group: 0x0012, element: 0x0022, keyword: "IssuerOfClinicalTrialProtocolID", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0023, keyword: "OtherClinicalTrialProtocolIDsSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0030, keyword: "ClinicalTrialSiteID", action: .z),  // Z
-        BasicProfileRow(group: 0x0012, element: 0x0031, keyword: "ClinicalTrialSiteName", action: .z),  // Z
-        BasicProfileRow(group: 0x0012, element: 0x0032, keyword: "IssuerOfClinicalTrialSiteID", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0040, keyword: "ClinicalTrialSubjectID", action: .d),  // D
-        BasicProfileRow(group: 0x0012, element: 0x0041, keyword: "IssuerOfClinicalTrialSubjectID", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0042, keyword: "ClinicalTrialSubjectReadingID", action: .d),  // D
-        BasicProfileRow(group: 0x0012, element: 0x0043, keyword: "IssuerOfClinicalTrialSubjectReadingID", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0050, keyword: "ClinicalTrialTimePointID", action: .z),  // Z
-        BasicProfileRow(group: 0x0012, element: 0x0051, keyword: "ClinicalTrialTimePointDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0055, keyword: "IssuerOfClinicalTrialTimePointID", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0060, keyword: "ClinicalTrialCoordinatingCenterName", action: .z),  // Z
-        BasicProfileRow(group: 0x0012, element: 0x0071, keyword: "ClinicalTrialSeriesID", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0072, keyword: "ClinicalTrialSeriesDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0073, keyword: "IssuerOfClinicalTrialSeriesID", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0081, keyword: "ClinicalTrialProtocolEthicsCommitteeName", action: .d),  // D
-        BasicProfileRow(group: 0x0012, element: 0x0082, keyword: "ClinicalTrialProtocolEthicsCommitteeApprovalNumber", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0086, keyword: "EthicsCommitteeApprovalEffectivenessStartDate", action: .x),  // X
-        BasicProfileRow(group: 0x0012, element: 0x0087, keyword: "EthicsCommitteeApprovalEffectivenessEndDate", action: .x),  // X
-        BasicProfileRow(group: 0x0014, element: 0x407C, keyword: "CalibrationTime", action: .x),  // X
-        BasicProfileRow(group: 0x0014, element: 0x407E, keyword: "CalibrationDate", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x002B, keyword: "MakerNote", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x004B, keyword: "DeviceSettingDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x004D, keyword: "CameraOwnerName", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x004E, keyword: "LensSpecification", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x004F, keyword: "LensMake", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0050, keyword: "LensModel", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0051, keyword: "LensSerialNumber", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0070, keyword: "GPSVersionID", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0071, keyword: "GPSLatitudeRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0072, keyword: "GPSLatitude", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0073, keyword: "GPSLongitudeRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0074, keyword: "GPSLongitude", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0075, keyword: "GPSAltitudeRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0076, keyword: "GPSAltitude", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0077, keyword: "GPSTimeStamp", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0078, keyword: "GPSSatellites", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0079, keyword: "GPSStatus", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x007A, keyword: "GPSMeasureMode", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x007B, keyword: "GPSDOP", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x007C, keyword: "GPSSpeedRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x007D, keyword: "GPSSpeed", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x007E, keyword: "GPSTrackRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x007F, keyword: "GPSTrack", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0080, keyword: "GPSImgDirectionRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0081, keyword: "GPSImgDirection", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0082, keyword: "GPSMapDatum", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0083, keyword: "GPSDestLatitudeRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0084, keyword: "GPSDestLatitude", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0085, keyword: "GPSDestLongitudeRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0086, keyword: "GPSDestLongitude", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0087, keyword: "GPSDestBearingRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0088, keyword: "GPSDestBearing", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x0089, keyword: "GPSDestDistanceRef", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x008A, keyword: "GPSDestDistance", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x008B, keyword: "GPSProcessingMethod", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x008C, keyword: "GPSAreaInformation", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x008D, keyword: "GPSDateStamp", action: .x),  // X
-        BasicProfileRow(group: 0x0016, element: 0x008E, keyword: "GPSDifferential", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x0010, keyword: "ContrastBolusAgent", action: .z),  // Z/D
-        BasicProfileRow(group: 0x0018, element: 0x0027, keyword: "InterventionDrugStopTime", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x0035, keyword: "InterventionDrugStartTime", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1000, keyword: "DeviceSerialNumber", action: .x),  // X/Z/D
-        BasicProfileRow(group: 0x0018, element: 0x1002, keyword: "DeviceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0018, element: 0x1004, keyword: "PlateID", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1005, keyword: "GeneratorID", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1007, keyword: "CassetteID", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1008, keyword: "GantryID", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1009, keyword: "UniqueDeviceIdentifier", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x100A, keyword: "UDISequence", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x100B, keyword: "ManufacturerDeviceClassUID", action: .u),  // U
-        BasicProfileRow(group: 0x0018, element: 0x1010, keyword: "SecondaryCaptureDeviceID", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1011, keyword: "HardcopyCreationDeviceID", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1012, keyword: "DateOfSecondaryCapture", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1014, keyword: "TimeOfSecondaryCapture", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1030, keyword: "ProtocolName", action: .x),  // X/D
-        BasicProfileRow(group: 0x0018, element: 0x1042, keyword: "ContrastBolusStartTime", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1043, keyword: "ContrastBolusStopTime", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1072, keyword: "RadiopharmaceuticalStartTime", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1073, keyword: "RadiopharmaceuticalStopTime", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1078, keyword: "RadiopharmaceuticalStartDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1079, keyword: "RadiopharmaceuticalStopDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x11BB, keyword: "AcquisitionFieldOfViewLabel", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x1200, keyword: "DateOfLastCalibration", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1201, keyword: "TimeOfLastCalibration", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1202, keyword: "DateTimeOfLastCalibration", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1203, keyword: "CalibrationDateTime", action: .z),  // Z
-        BasicProfileRow(group: 0x0018, element: 0x1204, keyword: "DateOfManufacture", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1205, keyword: "DateOfInstallation", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x1400, keyword: "AcquisitionDeviceProcessingDescription", action: .x),  // X/D
-        BasicProfileRow(group: 0x0018, element: 0x2042, keyword: "TargetUID", action: .u),  // U
-        BasicProfileRow(group: 0x0018, element: 0x4000, keyword: "AcquisitionComments", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x5011, keyword: "TransducerIdentificationSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x700A, keyword: "DetectorID", action: .x),  // X/D
-        BasicProfileRow(group: 0x0018, element: 0x700C, keyword: "DateOfLastDetectorCalibration", action: .x),  // X/D
-        BasicProfileRow(group: 0x0018, element: 0x700E, keyword: "TimeOfLastDetectorCalibration", action: .x),  // X/D
-        BasicProfileRow(group: 0x0018, element: 0x9074, keyword: "FrameAcquisitionDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x9151, keyword: "FrameReferenceDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x9185, keyword: "RespiratoryMotionCompensationTechniqueDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x9367, keyword: "XRaySourceID", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x9369, keyword: "SourceStartDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x936A, keyword: "SourceEndDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x9371, keyword: "XRayDetectorID", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x9373, keyword: "XRayDetectorLabel", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x937B, keyword: "MultienergyAcquisitionDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x937F, keyword: "DecompositionDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x9424, keyword: "AcquisitionProtocolDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0x9516, keyword: "StartAcquisitionDateTime", action: .x),  // X/D
-        BasicProfileRow(group: 0x0018, element: 0x9517, keyword: "EndAcquisitionDateTime", action: .x),  // X/D
-        BasicProfileRow(group: 0x0018, element: 0x9623, keyword: "FunctionalSyncPulse", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x9701, keyword: "DecayCorrectionDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x9804, keyword: "ExclusionStartDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0018, element: 0x9919, keyword: "InstructionPerformedDateTime", action: .z),  // Z/D
-        BasicProfileRow(group: 0x0018, element: 0x9937, keyword: "RequestedSeriesDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0xA002, keyword: "ContributionDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0018, element: 0xA003, keyword: "ContributionDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0020, element: 0x000D, keyword: "StudyInstanceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0020, element: 0x000E, keyword: "SeriesInstanceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0020, element: 0x0010, keyword: "StudyID", action: .z),  // Z
-        BasicProfileRow(group: 0x0020, element: 0x0027, keyword: "PyramidLabel", action: .x),  // X
-        BasicProfileRow(group: 0x0020, element: 0x0052, keyword: "FrameOfReferenceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0020, element: 0x0200, keyword: "SynchronizationFrameOfReferenceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0020, element: 0x3401, keyword: "ModifyingDeviceID", action: .x),  // X
-        BasicProfileRow(group: 0x0020, element: 0x3403, keyword: "ModifiedImageDate", action: .x),  // X
-        BasicProfileRow(group: 0x0020, element: 0x3405, keyword: "ModifiedImageTime", action: .x),  // X
-        BasicProfileRow(group: 0x0020, element: 0x3406, keyword: "ModifiedImageDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0020, element: 0x4000, keyword: "ImageComments", action: .x),  // X
-        BasicProfileRow(group: 0x0020, element: 0x9158, keyword: "FrameComments", action: .x),  // X
-        BasicProfileRow(group: 0x0020, element: 0x9161, keyword: "ConcatenationUID", action: .u),  // U
-        BasicProfileRow(group: 0x0020, element: 0x9164, keyword: "DimensionOrganizationUID", action: .u),  // U
-        BasicProfileRow(group: 0x0028, element: 0x1199, keyword: "PaletteColorLookupTableUID", action: .u),  // U
-        BasicProfileRow(group: 0x0028, element: 0x1214, keyword: "LargePaletteColorLookupTableUID", action: .u),  // U
-        BasicProfileRow(group: 0x0028, element: 0x4000, keyword: "ImagePresentationComments", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x0012, keyword: "StudyIDIssuer", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x0032, keyword: "StudyVerifiedDate", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x0033, keyword: "StudyVerifiedTime", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x0034, keyword: "StudyReadDate", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x0035, keyword: "StudyReadTime", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1000, keyword: "ScheduledStudyStartDate", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1001, keyword: "ScheduledStudyStartTime", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1010, keyword: "ScheduledStudyStopDate", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1011, keyword: "ScheduledStudyStopTime", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1020, keyword: "ScheduledStudyLocation", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1021, keyword: "ScheduledStudyLocationAETitle", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1030, keyword: "ReasonForStudy", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1032, keyword: "RequestingPhysician", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1033, keyword: "RequestingService", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1040, keyword: "StudyArrivalDate", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1041, keyword: "StudyArrivalTime", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1050, keyword: "StudyCompletionDate", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1051, keyword: "StudyCompletionTime", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1060, keyword: "RequestedProcedureDescription", action: .x),  // X/Z
-        BasicProfileRow(group: 0x0032, element: 0x1066, keyword: "ReasonForVisit", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1067, keyword: "ReasonForVisitCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x1070, keyword: "RequestedContrastAgent", action: .x),  // X
-        BasicProfileRow(group: 0x0032, element: 0x4000, keyword: "StudyComments", action: .x),  // X
-        BasicProfileRow(group: 0x0034, element: 0x0001, keyword: "FlowIdentifierSequence", action: .d),  // D
-        BasicProfileRow(group: 0x0034, element: 0x0002, keyword: "FlowIdentifier", action: .d),  // D
-        BasicProfileRow(group: 0x0034, element: 0x0005, keyword: "SourceIdentifier", action: .d),  // D
-        BasicProfileRow(group: 0x0034, element: 0x0007, keyword: "FrameOriginTimestamp", action: .d),  // D
-        BasicProfileRow(group: 0x0038, element: 0x0004, keyword: "ReferencedPatientAliasSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0010, keyword: "AdmissionID", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0011, keyword: "IssuerOfAdmissionID", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0014, keyword: "IssuerOfAdmissionIDSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x001A, keyword: "ScheduledAdmissionDate", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x001B, keyword: "ScheduledAdmissionTime", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x001C, keyword: "ScheduledDischargeDate", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x001D, keyword: "ScheduledDischargeTime", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x001E, keyword: "ScheduledPatientInstitutionResidence", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0020, keyword: "AdmittingDate", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0021, keyword: "AdmittingTime", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0030, keyword: "DischargeDate", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0032, keyword: "DischargeTime", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0040, keyword: "DischargeDiagnosisDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0050, keyword: "SpecialNeeds", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0060, keyword: "ServiceEpisodeID", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0061, keyword: "IssuerOfServiceEpisodeID", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0062, keyword: "ServiceEpisodeDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0064, keyword: "IssuerOfServiceEpisodeIDSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0300, keyword: "CurrentPatientLocation", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0400, keyword: "PatientInstitutionResidence", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x0500, keyword: "PatientState", action: .x),  // X
-        BasicProfileRow(group: 0x0038, element: 0x4000, keyword: "VisitComments", action: .x),  // X
-        BasicProfileRow(group: 0x003A, element: 0x0020, keyword: "MultiplexGroupLabel", action: .x),  // X
-        BasicProfileRow(group: 0x003A, element: 0x0203, keyword: "ChannelLabel", action: .x),  // X
-        BasicProfileRow(group: 0x003A, element: 0x020C, keyword: "ChannelDerivationDescription", action: .x),  // X
-        BasicProfileRow(group: 0x003A, element: 0x0310, keyword: "MultiplexGroupUID", action: .u),  // U
-        BasicProfileRow(group: 0x003A, element: 0x0314, keyword: "ImpedanceMeasurementDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x003A, element: 0x0329, keyword: "WaveformFilterDescription", action: .x),  // X
-        BasicProfileRow(group: 0x003A, element: 0x032B, keyword: "FilterLookupTableDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0001, keyword: "ScheduledStationAETitle", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0002, keyword: "ScheduledProcedureStepStartDate", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0003, keyword: "ScheduledProcedureStepStartTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0004, keyword: "ScheduledProcedureStepEndDate", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0005, keyword: "ScheduledProcedureStepEndTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0006, keyword: "ScheduledPerformingPhysicianName", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0007, keyword: "ScheduledProcedureStepDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0009, keyword: "ScheduledProcedureStepID", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x000B, keyword: "ScheduledPerformingPhysicianIdentificationSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0010, keyword: "ScheduledStationName", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0011, keyword: "ScheduledProcedureStepLocation", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0012, keyword: "PreMedication", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0241, keyword: "PerformedStationAETitle", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0242, keyword: "PerformedStationName", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0243, keyword: "PerformedLocation", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0244, keyword: "PerformedProcedureStepStartDate", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0245, keyword: "PerformedProcedureStepStartTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0250, keyword: "PerformedProcedureStepEndDate", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0251, keyword: "PerformedProcedureStepEndTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0253, keyword: "PerformedProcedureStepID", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0254, keyword: "PerformedProcedureStepDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0275, keyword: "RequestAttributesSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0280, keyword: "CommentsOnThePerformedProcedureStep", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0310, keyword: "CommentsOnRadiationDose", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x050A, keyword: "SpecimenAccessionNumber", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0512, keyword: "ContainerIdentifier", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0x0513, keyword: "IssuerOfTheContainerIdentifierSequence", action: .z),  // Z
-        BasicProfileRow(group: 0x0040, element: 0x051A, keyword: "ContainerDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0551, keyword: "SpecimenIdentifier", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0x0554, keyword: "SpecimenUID", action: .u),  // U
-        BasicProfileRow(group: 0x0040, element: 0x0555, keyword: "AcquisitionContextSequence", action: .x),  // X/Z
-        BasicProfileRow(group: 0x0040, element: 0x0556, keyword: "AcquisitionContextDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0562, keyword: "IssuerOfTheSpecimenIdentifierSequence", action: .z),  // Z
-        BasicProfileRow(group: 0x0040, element: 0x0600, keyword: "SpecimenShortDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0602, keyword: "SpecimenDetailedDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x0610, keyword: "SpecimenPreparationSequence", action: .z),  // Z
-        BasicProfileRow(group: 0x0040, element: 0x06FA, keyword: "SlideIdentifier", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1001, keyword: "RequestedProcedureID", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1002, keyword: "ReasonForTheRequestedProcedure", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1004, keyword: "PatientTransportArrangements", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1005, keyword: "RequestedProcedureLocation", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x100A, keyword: "ReasonForRequestedProcedureCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1010, keyword: "NamesOfIntendedRecipientsOfResults", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1011, keyword: "IntendedRecipientsOfResultsIdentificationSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1101, keyword: "PersonIdentificationCodeSequence", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0x1102, keyword: "PersonAddress", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1103, keyword: "PersonTelephoneNumbers", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1104, keyword: "PersonTelecomInformation", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x1400, keyword: "RequestedProcedureComments", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x2001, keyword: "ReasonForTheImagingServiceRequest", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x2004, keyword: "IssueDateOfImagingServiceRequest", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x2005, keyword: "IssueTimeOfImagingServiceRequest", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x2008, keyword: "OrderEnteredBy", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x2009, keyword: "OrderEntererLocation", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x2010, keyword: "OrderCallbackPhoneNumber", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x2011, keyword: "OrderCallbackTelecomInformation", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x2016, keyword: "PlacerOrderNumberImagingServiceRequest", action: .z),  // Z
-        BasicProfileRow(group: 0x0040, element: 0x2017, keyword: "FillerOrderNumberImagingServiceRequest", action: .z),  // Z
-        BasicProfileRow(group: 0x0040, element: 0x2400, keyword: "ImagingServiceRequestComments", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x3001, keyword: "ConfidentialityConstraintOnPatientDataDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4005, keyword: "ScheduledProcedureStepStartDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4008, keyword: "ScheduledProcedureStepExpirationDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4010, keyword: "ScheduledProcedureStepModificationDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4011, keyword: "ExpectedCompletionDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4023, keyword: "ReferencedGeneralPurposeScheduledProcedureStepTransactionUID", action: .u),  // U
-        BasicProfileRow(group: 0x0040, element: 0x4025, keyword: "ScheduledStationNameCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4027, keyword: "ScheduledStationGeographicLocationCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4028, keyword: "PerformedStationNameCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4030, keyword: "PerformedStationGeographicLocationCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4034, keyword: "ScheduledHumanPerformersSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4035, keyword: "ActualHumanPerformersSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4036, keyword: "HumanPerformerOrganization", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4037, keyword: "HumanPerformerName", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4050, keyword: "PerformedProcedureStepStartDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4051, keyword: "PerformedProcedureStepEndDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0x4052, keyword: "ProcedureStepCancellationDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA023, keyword: "FindingsGroupRecordingDateTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA024, keyword: "FindingsGroupRecordingTimeTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA027, keyword: "VerifyingOrganization", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xA030, keyword: "VerificationDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xA032, keyword: "ObservationDateTime", action: .x),  // X/D
-        BasicProfileRow(group: 0x0040, element: 0xA033, keyword: "ObservationStartDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA034, keyword: "EffectiveStartDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA035, keyword: "EffectiveStopDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA073, keyword: "VerifyingObserverSequence", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xA075, keyword: "VerifyingObserverName", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xA078, keyword: "AuthorObserverSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA07A, keyword: "ParticipantSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA07C, keyword: "CustodialOrganizationSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA082, keyword: "ParticipationDateTime", action: .z),  // Z
-        BasicProfileRow(group: 0x0040, element: 0xA088, keyword: "VerifyingObserverIdentificationCodeSequence", action: .z),  // Z
-        BasicProfileRow(group: 0x0040, element: 0xA110, keyword: "DateOfDocumentOrVerbalTransactionTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA112, keyword: "TimeOfDocumentCreationOrVerbalTransactionTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA120, keyword: "DateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xA121, keyword: "Date", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xA122, keyword: "Time", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xA123, keyword: "PersonName", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xA124, keyword: "UID", action: .u),  // U
-        BasicProfileRow(group: 0x0040, element: 0xA13A, keyword: "ReferencedDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xA171, keyword: "ObservationUID", action: .u),  // U
-        BasicProfileRow(group: 0x0040, element: 0xA172, keyword: "ReferencedObservationUIDTrial", action: .u),  // U
-        BasicProfileRow(group: 0x0040, element: 0xA192, keyword: "ObservationDateTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA193, keyword: "ObservationTimeTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA307, keyword: "CurrentObserverTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA352, keyword: "VerbalSourceTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA353, keyword: "AddressTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA354, keyword: "TelephoneNumberTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA358, keyword: "VerbalSourceIdentifierCodeSequenceTrial", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xA402, keyword: "ObservationSubjectUIDTrial", action: .u),  // U
-        BasicProfileRow(group: 0x0040, element: 0xA730, keyword: "ContentSequence", action: .d),  // D
-        BasicProfileRow(group: 0x0040, element: 0xB020, keyword: "WaveformAnnotationSequence", action: .x),  // X/D
-        BasicProfileRow(group: 0x0040, element: 0xB034, keyword: "AnnotationDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xB036, keyword: "SegmentDefinitionDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xB03B, keyword: "MontageName", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xB03F, keyword: "MontageChannelLabel", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xDB06, keyword: "TemplateVersion", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xDB07, keyword: "TemplateLocalVersion", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xDB0C, keyword: "TemplateExtensionOrganizationUID", action: .u),  // U
-        BasicProfileRow(group: 0x0040, element: 0xDB0D, keyword: "TemplateExtensionCreatorUID", action: .u),  // U
-        BasicProfileRow(group: 0x0040, element: 0xE004, keyword: "HL7DocumentEffectiveTime", action: .x),  // X
-        BasicProfileRow(group: 0x0040, element: 0xE012, keyword: "DisplayURI", action: .x),  // X
-        BasicProfileRow(group: 0x0042, element: 0x0011, keyword: "EncapsulatedDocument", action: .d),  // D
-        BasicProfileRow(group: 0x0044, element: 0x0004, keyword: "ApprovalStatusDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0044, element: 0x000B, keyword: "ProductExpirationDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0044, element: 0x0010, keyword: "SubstanceAdministrationDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0044, element: 0x0104, keyword: "AssertionDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0044, element: 0x0105, keyword: "AssertionExpirationDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0050, element: 0x001B, keyword: "ContainerComponentID", action: .x),  // X
-        BasicProfileRow(group: 0x0050, element: 0x0020, keyword: "DeviceDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0050, element: 0x0021, keyword: "LongDeviceDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0062, element: 0x0021, keyword: "TrackingUID", action: .u),  // U
-        BasicProfileRow(group: 0x0064, element: 0x0003, keyword: "SourceFrameOfReferenceUID", action: .u),  // U
-        BasicProfileRow(group: 0x0068, element: 0x6226, keyword: "EffectiveDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0068, element: 0x6270, keyword: "InformationIssueDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x006A, element: 0x0003, keyword: "AnnotationGroupUID", action: .d),  // D
-        BasicProfileRow(group: 0x006A, element: 0x0005, keyword: "AnnotationGroupLabel", action: .d),  // D
-        BasicProfileRow(group: 0x006A, element: 0x0006, keyword: "AnnotationGroupDescription", action: .x),  // X
-        BasicProfileRow(group: 0x0070, element: 0x0001, keyword: "GraphicAnnotationSequence", action: .d),  // D
-        BasicProfileRow(group: 0x0070, element: 0x0006, keyword: "UnformattedTextValue", action: .d),  // D
-        BasicProfileRow(group: 0x0070, element: 0x0082, keyword: "PresentationCreationDate", action: .x),  // X
-        BasicProfileRow(group: 0x0070, element: 0x0083, keyword: "PresentationCreationTime", action: .x),  // X
-        BasicProfileRow(group: 0x0070, element: 0x0084, keyword: "ContentCreatorName", action: .z),  // Z/D
-        BasicProfileRow(group: 0x0070, element: 0x0086, keyword: "ContentCreatorIdentificationCodeSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0070, element: 0x031A, keyword: "FiducialUID", action: .u),  // U
-        BasicProfileRow(group: 0x0070, element: 0x1101, keyword: "PresentationDisplayCollectionUID", action: .u),  // U
-        BasicProfileRow(group: 0x0070, element: 0x1102, keyword: "PresentationSequenceCollectionUID", action: .u),  // U
-        BasicProfileRow(group: 0x0072, element: 0x000A, keyword: "HangingProtocolCreationDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x005E, keyword: "SelectorAEValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x005F, keyword: "SelectorASValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x0061, keyword: "SelectorDAValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x0063, keyword: "SelectorDTValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x0065, keyword: "SelectorOBValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x0066, keyword: "SelectorLOValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x0068, keyword: "SelectorLTValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x006A, keyword: "SelectorPNValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x006B, keyword: "SelectorTMValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x006C, keyword: "SelectorSHValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x006D, keyword: "SelectorUNValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x006E, keyword: "SelectorSTValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x0070, keyword: "SelectorUTValue", action: .d),  // D
-        BasicProfileRow(group: 0x0072, element: 0x0071, keyword: "SelectorURValue", action: .d),  // D
-        BasicProfileRow(group: 0x0074, element: 0x1234, keyword: "ReceivingAE", action: .x),  // X
-        BasicProfileRow(group: 0x0074, element: 0x1236, keyword: "RequestingAE", action: .x),  // X
-        BasicProfileRow(group: 0x0088, element: 0x0140, keyword: "StorageMediaFileSetUID", action: .u),  // U
-        BasicProfileRow(group: 0x0088, element: 0x0200, keyword: "IconImageSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0088, element: 0x0904, keyword: "TopicTitle", action: .x),  // X
-        BasicProfileRow(group: 0x0088, element: 0x0906, keyword: "TopicSubject", action: .x),  // X
-        BasicProfileRow(group: 0x0088, element: 0x0910, keyword: "TopicAuthor", action: .x),  // X
-        BasicProfileRow(group: 0x0088, element: 0x0912, keyword: "TopicKeywords", action: .x),  // X
-        BasicProfileRow(group: 0x0100, element: 0x0420, keyword: "SOPAuthorizationDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x0400, element: 0x0100, keyword: "DigitalSignatureUID", action: .u),  // U
-        BasicProfileRow(group: 0x0400, element: 0x0105, keyword: "DigitalSignatureDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0400, element: 0x0115, keyword: "CertificateOfSigner", action: .d),  // D
-        BasicProfileRow(group: 0x0400, element: 0x0310, keyword: "CertifiedTimestamp", action: .x),  // X
-        BasicProfileRow(group: 0x0400, element: 0x0402, keyword: "ReferencedDigitalSignatureSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0400, element: 0x0403, keyword: "ReferencedSOPInstanceMACSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0400, element: 0x0404, keyword: "MAC", action: .x),  // X
-        BasicProfileRow(group: 0x0400, element: 0x0550, keyword: "ModifiedAttributesSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0400, element: 0x0551, keyword: "NonconformingModifiedAttributesSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0400, element: 0x0552, keyword: "NonconformingDataElementValue", action: .x),  // X
-        BasicProfileRow(group: 0x0400, element: 0x0561, keyword: "OriginalAttributesSequence", action: .x),  // X
-        BasicProfileRow(group: 0x0400, element: 0x0562, keyword: "AttributeModificationDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x0400, element: 0x0563, keyword: "ModifyingSystem", action: .d),  // D
-        BasicProfileRow(group: 0x0400, element: 0x0564, keyword: "SourceOfPreviousValues", action: .z),  // Z
-        BasicProfileRow(group: 0x0400, element: 0x0565, keyword: "ReasonForTheAttributeModification", action: .d),  // D
-        BasicProfileRow(group: 0x0400, element: 0x0600, keyword: "InstanceOriginStatus", action: .x),  // X
-        BasicProfileRow(group: 0x2030, element: 0x0020, keyword: "TextString", action: .x),  // X
-        BasicProfileRow(group: 0x2100, element: 0x0040, keyword: "CreationDate", action: .x),  // X
-        BasicProfileRow(group: 0x2100, element: 0x0050, keyword: "CreationTime", action: .x),  // X
-        BasicProfileRow(group: 0x2100, element: 0x0070, keyword: "Originator", action: .x),  // X
-        BasicProfileRow(group: 0x2100, element: 0x0140, keyword: "DestinationAE", action: .d),  // D
-        BasicProfileRow(group: 0x2200, element: 0x0002, keyword: "LabelText", action: .x),  // X/Z
-        BasicProfileRow(group: 0x2200, element: 0x0005, keyword: "BarcodeValue", action: .x),  // X/Z
-        BasicProfileRow(group: 0x3002, element: 0x0121, keyword: "PositionAcquisitionTemplateName", action: .x),  // X
-        BasicProfileRow(group: 0x3002, element: 0x0123, keyword: "PositionAcquisitionTemplateDescription", action: .x),  // X
-        BasicProfileRow(group: 0x3004, element: 0x007F, keyword: "DoseCalculationModelName", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x0002, keyword: "StructureSetLabel", action: .d),  // D
-        BasicProfileRow(group: 0x3006, element: 0x0004, keyword: "StructureSetName", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x0006, keyword: "StructureSetDescription", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x0008, keyword: "StructureSetDate", action: .z),  // Z
-        BasicProfileRow(group: 0x3006, element: 0x0009, keyword: "StructureSetTime", action: .z),  // Z
-        BasicProfileRow(group: 0x3006, element: 0x0024, keyword: "ReferencedFrameOfReferenceUID", action: .u),  // U
-        BasicProfileRow(group: 0x3006, element: 0x0026, keyword: "ROIName", action: .z),  // Z
-        BasicProfileRow(group: 0x3006, element: 0x0028, keyword: "ROIDescription", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x002D, keyword: "ROIDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x002E, keyword: "ROIObservationDateTime", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x0038, keyword: "ROIGenerationDescription", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x004D, keyword: "ROICreatorSequence", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x004E, keyword: "ROIInterpreterSequence", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x0085, keyword: "ROIObservationLabel", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x0088, keyword: "ROIObservationDescription", action: .x),  // X
-        BasicProfileRow(group: 0x3006, element: 0x00A6, keyword: "ROIInterpreter", action: .z),  // Z
-        BasicProfileRow(group: 0x3006, element: 0x00C2, keyword: "RelatedFrameOfReferenceUID", action: .u),  // U
-        BasicProfileRow(group: 0x3008, element: 0x0024, keyword: "TreatmentControlPointDate", action: .d),  // D
-        BasicProfileRow(group: 0x3008, element: 0x0025, keyword: "TreatmentControlPointTime", action: .d),  // D
-        BasicProfileRow(group: 0x3008, element: 0x0054, keyword: "FirstTreatmentDate", action: .x),  // X/D
-        BasicProfileRow(group: 0x3008, element: 0x0056, keyword: "MostRecentTreatmentDate", action: .x),  // X/D
-        BasicProfileRow(group: 0x3008, element: 0x0105, keyword: "SourceSerialNumber", action: .x),  // X/Z
-        BasicProfileRow(group: 0x3008, element: 0x0162, keyword: "SafePositionExitDate", action: .d),  // D
-        BasicProfileRow(group: 0x3008, element: 0x0164, keyword: "SafePositionExitTime", action: .d),  // D
-        BasicProfileRow(group: 0x3008, element: 0x0166, keyword: "SafePositionReturnDate", action: .d),  // D
-        BasicProfileRow(group: 0x3008, element: 0x0168, keyword: "SafePositionReturnTime", action: .d),  // D
-        BasicProfileRow(group: 0x3008, element: 0x0250, keyword: "TreatmentDate", action: .x),  // X/D
-        BasicProfileRow(group: 0x3008, element: 0x0251, keyword: "TreatmentTime", action: .x),  // X/D
-        BasicProfileRow(group: 0x300A, element: 0x0002, keyword: "RTPlanLabel", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0003, keyword: "RTPlanName", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0004, keyword: "RTPlanDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0006, keyword: "RTPlanDate", action: .x),  // X/D
-        BasicProfileRow(group: 0x300A, element: 0x0007, keyword: "RTPlanTime", action: .x),  // X/D
-        BasicProfileRow(group: 0x300A, element: 0x000B, keyword: "TreatmentSites", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x000E, keyword: "PrescriptionDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0013, keyword: "DoseReferenceUID", action: .u),  // U
-        BasicProfileRow(group: 0x300A, element: 0x0016, keyword: "DoseReferenceDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0054, keyword: "TableTopPositionAlignmentUID", action: .u),  // U
-        BasicProfileRow(group: 0x300A, element: 0x0072, keyword: "FractionGroupDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0083, keyword: "ReferencedDoseReferenceUID", action: .u),  // U
-        BasicProfileRow(group: 0x300A, element: 0x00B2, keyword: "TreatmentMachineName", action: .x),  // X/Z
-        BasicProfileRow(group: 0x300A, element: 0x00C3, keyword: "BeamDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x00DD, keyword: "BolusDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0196, keyword: "FixationDeviceDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x01A6, keyword: "ShieldingDeviceDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x01B2, keyword: "SetupTechniqueDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0216, keyword: "SourceManufacturer", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x022C, keyword: "SourceStrengthReferenceDate", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x022E, keyword: "SourceStrengthReferenceTime", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x02EB, keyword: "CompensatorDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0608, keyword: "TreatmentPositionGroupLabel", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0609, keyword: "TreatmentPositionGroupUID", action: .u),  // U
-        BasicProfileRow(group: 0x300A, element: 0x0611, keyword: "RTAccessoryHolderSlotID", action: .z),  // Z
-        BasicProfileRow(group: 0x300A, element: 0x0615, keyword: "RTAccessoryDeviceSlotID", action: .z),  // Z
-        BasicProfileRow(group: 0x300A, element: 0x0619, keyword: "RadiationDoseIdentificationLabel", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0623, keyword: "RadiationDoseInVivoMeasurementLabel", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x062A, keyword: "RTToleranceSetLabel", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0650, keyword: "PatientSetupUID", action: .u),  // U
-        BasicProfileRow(group: 0x300A, element: 0x0676, keyword: "EquipmentFrameOfReferenceDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x067C, keyword: "RadiationGenerationModeLabel", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x067D, keyword: "RadiationGenerationModeDescription", action: .z),  // Z
-        BasicProfileRow(group: 0x300A, element: 0x0700, keyword: "TreatmentSessionUID", action: .u),  // U
-        BasicProfileRow(group: 0x300A, element: 0x0734, keyword: "TreatmentToleranceViolationDescription", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0736, keyword: "TreatmentToleranceViolationDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x073A, keyword: "RecordedRTControlPointDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0741, keyword: "InterlockDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0742, keyword: "InterlockDescription", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0760, keyword: "OverrideDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0783, keyword: "InterlockOriginDescription", action: .d),  // D
-        BasicProfileRow(group: 0x300A, element: 0x0785, keyword: "ReferencedTreatmentPositionGroupUID", action: .u),  // U
-        BasicProfileRow(group: 0x300A, element: 0x078E, keyword: "PatientTreatmentPreparationProcedureParameterDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0792, keyword: "PatientTreatmentPreparationMethodDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x0794, keyword: "PatientSetupPhotoDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300A, element: 0x079A, keyword: "DisplacementReferenceLabel", action: .x),  // X
-        BasicProfileRow(group: 0x300C, element: 0x0113, keyword: "ReasonForOmissionDescription", action: .x),  // X
-        BasicProfileRow(group: 0x300C, element: 0x0127, keyword: "BeamHoldTransitionDateTime", action: .d),  // D
-        BasicProfileRow(group: 0x300E, element: 0x0004, keyword: "ReviewDate", action: .z),  // Z
-        BasicProfileRow(group: 0x300E, element: 0x0005, keyword: "ReviewTime", action: .z),  // Z
-        BasicProfileRow(group: 0x300E, element: 0x0008, keyword: "ReviewerName", action: .x),  // X/Z
-        BasicProfileRow(group: 0x3010, element: 0x0006, keyword: "ConceptualVolumeUID", action: .u),  // U
-        BasicProfileRow(group: 0x3010, element: 0x000B, keyword: "ReferencedConceptualVolumeUID", action: .u),  // U
-        BasicProfileRow(group: 0x3010, element: 0x000F, keyword: "ConceptualVolumeCombinationDescription", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x0013, keyword: "ConstituentConceptualVolumeUID", action: .u),  // U
-        BasicProfileRow(group: 0x3010, element: 0x0015, keyword: "SourceConceptualVolumeUID", action: .u),  // U
-        BasicProfileRow(group: 0x3010, element: 0x0017, keyword: "ConceptualVolumeDescription", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x001B, keyword: "DeviceAlternateIdentifier", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x002D, keyword: "DeviceLabel", action: .d),  // D
-        BasicProfileRow(group: 0x3010, element: 0x0031, keyword: "ReferencedFiducialsUID", action: .u),  // U
-        BasicProfileRow(group: 0x3010, element: 0x0033, keyword: "UserContentLabel", action: .d),  // D
-        BasicProfileRow(group: 0x3010, element: 0x0034, keyword: "UserContentLongLabel", action: .d),  // D
-        BasicProfileRow(group: 0x3010, element: 0x0035, keyword: "EntityLabel", action: .d),  // D
-        BasicProfileRow(group: 0x3010, element: 0x0036, keyword: "EntityName", action: .x),  // X
-        BasicProfileRow(group: 0x3010, element: 0x0037, keyword: "EntityDescription", action: .x),  // X
-        BasicProfileRow(group: 0x3010, element: 0x0038, keyword: "EntityLongLabel", action: .d),  // D
-        BasicProfileRow(group: 0x3010, element: 0x003B, keyword: "RTTreatmentPhaseUID", action: .u),  // U
-        BasicProfileRow(group: 0x3010, element: 0x0043, keyword: "ManufacturerDeviceIdentifier", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x004C, keyword: "IntendedPhaseStartDate", action: .x),  // X/D
-        BasicProfileRow(group: 0x3010, element: 0x004D, keyword: "IntendedPhaseEndDate", action: .x),  // X/D
-        BasicProfileRow(group: 0x3010, element: 0x0054, keyword: "RTPrescriptionLabel", action: .d),  // D
-        BasicProfileRow(group: 0x3010, element: 0x0056, keyword: "RTTreatmentApproachLabel", action: .x),  // X/D
-        BasicProfileRow(group: 0x3010, element: 0x005A, keyword: "RTPhysicianIntentNarrative", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x005C, keyword: "ReasonForSuperseding", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x0061, keyword: "PriorTreatmentDoseDescription", action: .x),  // X
-        BasicProfileRow(group: 0x3010, element: 0x006E, keyword: "DosimetricObjectiveUID", action: .u),  // U
-        BasicProfileRow(group: 0x3010, element: 0x006F, keyword: "ReferencedDosimetricObjectiveUID", action: .u),  // U
-        BasicProfileRow(group: 0x3010, element: 0x0077, keyword: "TreatmentSite", action: .x),  // X/D
-        BasicProfileRow(group: 0x3010, element: 0x007A, keyword: "TreatmentTechniqueNotes", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x007B, keyword: "PrescriptionNotes", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x007F, keyword: "FractionationNotes", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x0081, keyword: "PrescriptionNotesSequence", action: .z),  // Z
-        BasicProfileRow(group: 0x3010, element: 0x0085, keyword: "IntendedFractionStartTime", action: .x),  // X
-        BasicProfileRow(group: 0x4000, element: 0x0010, keyword: "Arbitrary", action: .x),  // X
-        BasicProfileRow(group: 0x4000, element: 0x4000, keyword: "TextComments", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0040, keyword: "ResultsID", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0042, keyword: "ResultsIDIssuer", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0100, keyword: "InterpretationRecordedDate", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0101, keyword: "InterpretationRecordedTime", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0102, keyword: "InterpretationRecorder", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0108, keyword: "InterpretationTranscriptionDate", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0109, keyword: "InterpretationTranscriptionTime", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x010A, keyword: "InterpretationTranscriber", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x010B, keyword: "InterpretationText", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x010C, keyword: "InterpretationAuthor", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0111, keyword: "InterpretationApproverSequence", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0112, keyword: "InterpretationApprovalDate", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0113, keyword: "InterpretationApprovalTime", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0114, keyword: "PhysicianApprovingInterpretation", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0115, keyword: "InterpretationDiagnosisDescription", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0118, keyword: "ResultsDistributionListSequence", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0119, keyword: "DistributionName", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x011A, keyword: "DistributionAddress", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0200, keyword: "InterpretationID", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0202, keyword: "InterpretationIDIssuer", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x0300, keyword: "Impressions", action: .x),  // X
-        BasicProfileRow(group: 0x4008, element: 0x4000, keyword: "ResultsComments", action: .x),  // X
-        BasicProfileRow(group: 0xFFFA, element: 0xFFFA, keyword: "DigitalSignaturesSequence", action: .x),  // X
-        BasicProfileRow(group: 0xFFFC, element: 0xFFFC, keyword: "DataSetTrailingPadding", action: .x),  // X
+        BasicProfileRow(group: 0x0000, element: 0x1000, keyword: "AffectedSOPInstanceUID", vr: "UI", action: .x),  // X
+        BasicProfileRow(group: 0x0000, element: 0x1001, keyword: "RequestedSOPInstanceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0002, element: 0x0003, keyword: "MediaStorageSOPInstanceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0004, element: 0x1511, keyword: "ReferencedSOPInstanceUIDInFile", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0008, element: 0x0012, keyword: "InstanceCreationDate", vr: "DA", action: .x),  // X/D
+        BasicProfileRow(group: 0x0008, element: 0x0013, keyword: "InstanceCreationTime", vr: "TM", action: .x),  // X/Z/D
+        BasicProfileRow(group: 0x0008, element: 0x0014, keyword: "InstanceCreatorUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0008, element: 0x0015, keyword: "InstanceCoercionDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0017, keyword: "AcquisitionUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0008, element: 0x0018, keyword: "SOPInstanceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0008, element: 0x0019, keyword: "PyramidUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0008, element: 0x0020, keyword: "StudyDate", vr: "DA", action: .z),  // Z
+        BasicProfileRow(group: 0x0008, element: 0x0021, keyword: "SeriesDate", vr: "DA", action: .x),  // X/D
+        BasicProfileRow(group: 0x0008, element: 0x0022, keyword: "AcquisitionDate", vr: "DA", action: .x),  // X/Z
+        BasicProfileRow(group: 0x0008, element: 0x0023, keyword: "ContentDate", vr: "DA", action: .z),  // Z/D
+        BasicProfileRow(group: 0x0008, element: 0x0024, keyword: "OverlayDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0025, keyword: "CurveDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x002A, keyword: "AcquisitionDateTime", vr: "DT", action: .x),  // X/Z/D
+        BasicProfileRow(group: 0x0008, element: 0x0030, keyword: "StudyTime", vr: "TM", action: .z),  // Z
+        BasicProfileRow(group: 0x0008, element: 0x0031, keyword: "SeriesTime", vr: "TM", action: .x),  // X/D
+        BasicProfileRow(group: 0x0008, element: 0x0032, keyword: "AcquisitionTime", vr: "TM", action: .x),  // X/Z
+        BasicProfileRow(group: 0x0008, element: 0x0033, keyword: "ContentTime", vr: "TM", action: .z),  // Z/D
+        BasicProfileRow(group: 0x0008, element: 0x0034, keyword: "OverlayTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0035, keyword: "CurveTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0050, keyword: "AccessionNumber", vr: "SH", action: .z),  // Z
+        BasicProfileRow(group: 0x0008, element: 0x0054, keyword: "RetrieveAETitle", vr: "AE", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0055, keyword: "StationAETitle", vr: "AE", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0058, keyword: "FailedSOPInstanceUIDList", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0008, element: 0x0080, keyword: "InstitutionName", vr: "LO", action: .x),  // X/Z/D
+        BasicProfileRow(group: 0x0008, element: 0x0081, keyword: "InstitutionAddress", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0082, keyword: "InstitutionCodeSequence", vr: "SQ", action: .x),  // X/Z/D
+        BasicProfileRow(group: 0x0008, element: 0x0090, keyword: "ReferringPhysicianName", vr: "PN", action: .z),  // Z
+        BasicProfileRow(group: 0x0008, element: 0x0092, keyword: "ReferringPhysicianAddress", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0094, keyword: "ReferringPhysicianTelephoneNumbers", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0096, keyword: "ReferringPhysicianIdentificationSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x009C, keyword: "ConsultingPhysicianName", vr: "PN", action: .z),  // Z
+        BasicProfileRow(group: 0x0008, element: 0x009D, keyword: "ConsultingPhysicianIdentificationSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x0106, keyword: "ContextGroupVersion", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0008, element: 0x0107, keyword: "ContextGroupLocalVersion", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0008, element: 0x0201, keyword: "TimezoneOffsetFromUTC", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1000, keyword: "NetworkID", vr: "AE", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1010, keyword: "StationName", vr: "SH", action: .x),  // X/Z/D
+        BasicProfileRow(group: 0x0008, element: 0x1030, keyword: "StudyDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x103E, keyword: "SeriesDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1040, keyword: "InstitutionalDepartmentName", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1041, keyword: "InstitutionalDepartmentTypeCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1048, keyword: "PhysiciansOfRecord", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1049, keyword: "PhysiciansOfRecordIdentificationSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1050, keyword: "PerformingPhysicianName", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1052, keyword: "PerformingPhysicianIdentificationSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1060, keyword: "NameOfPhysiciansReadingStudy", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1062, keyword: "PhysiciansReadingStudyIdentificationSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1070, keyword: "OperatorsName", vr: "PN", action: .x),  // X/Z/D
+        BasicProfileRow(group: 0x0008, element: 0x1072, keyword: "OperatorIdentificationSequence", vr: "SQ", action: .x),  // X/D
+        BasicProfileRow(group: 0x0008, element: 0x1080, keyword: "AdmittingDiagnosesDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1084, keyword: "AdmittingDiagnosesCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1088, keyword: "PyramidDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1110, keyword: "ReferencedStudySequence", vr: "SQ", action: .x),  // X/Z
+        BasicProfileRow(group: 0x0008, element: 0x1111, keyword: "ReferencedPerformedProcedureStepSequence", vr: "SQ", action: .x),  // X/Z/D
+        BasicProfileRow(group: 0x0008, element: 0x1120, keyword: "ReferencedPatientSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1140, keyword: "ReferencedImageSequence", vr: "SQ", action: .x),  // X/Z/U*
+        BasicProfileRow(group: 0x0008, element: 0x1155, keyword: "ReferencedSOPInstanceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0008, element: 0x1195, keyword: "TransactionUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0008, element: 0x1301, keyword: "PrincipalDiagnosisCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1302, keyword: "PrimaryDiagnosisCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1303, keyword: "SecondaryDiagnosesCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x1304, keyword: "HistologicalDiagnosesCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x2111, keyword: "DerivationDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0008, element: 0x2112, keyword: "SourceImageSequence", vr: "SQ", action: .x),  // X/Z/U*
+        BasicProfileRow(group: 0x0008, element: 0x3010, keyword: "IrradiationEventUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0008, element: 0x4000, keyword: "IdentifyingComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0010, keyword: "PatientName", vr: "PN", action: .z),  // Z
+        BasicProfileRow(group: 0x0010, element: 0x0011, keyword: "PersonNamesToUseSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0012, keyword: "NameToUse", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0013, keyword: "NameToUseComment", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0014, keyword: "ThirdPersonPronounsSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0015, keyword: "PronounCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0016, keyword: "PronounComment", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0020, keyword: "PatientID", vr: "LO", action: .z),  // Z/D
+        BasicProfileRow(group: 0x0010, element: 0x0021, keyword: "IssuerOfPatientID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0030, keyword: "PatientBirthDate", vr: "DA", action: .z),  // Z
+        BasicProfileRow(group: 0x0010, element: 0x0032, keyword: "PatientBirthTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0040, keyword: "PatientSex", vr: "CS", action: .z),  // Z
+        BasicProfileRow(group: 0x0010, element: 0x0041, keyword: "GenderIdentitySequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0042, keyword: "SexParametersForClinicalUseCategoryComment", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0043, keyword: "SexParametersForClinicalUseCategorySequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0044, keyword: "GenderIdentityCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0045, keyword: "GenderIdentityComment", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0046, keyword: "SexParametersForClinicalUseCategoryCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0047, keyword: "SexParametersForClinicalUseCategoryReference", vr: "UR", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0050, keyword: "PatientInsurancePlanCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0101, keyword: "PatientPrimaryLanguageCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x0102, keyword: "PatientPrimaryLanguageModifierCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1000, keyword: "OtherPatientIDs", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1001, keyword: "OtherPatientNames", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1002, keyword: "OtherPatientIDsSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1005, keyword: "PatientBirthName", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1010, keyword: "PatientAge", vr: "AS", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1020, keyword: "PatientSize", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1030, keyword: "PatientWeight", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1040, keyword: "PatientAddress", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1050, keyword: "InsurancePlanIdentification", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1060, keyword: "PatientMotherBirthName", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1080, keyword: "MilitaryRank", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1081, keyword: "BranchOfService", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1090, keyword: "MedicalRecordLocator", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x1100, keyword: "ReferencedPatientPhotoSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2000, keyword: "MedicalAlerts", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2110, keyword: "Allergies", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2150, keyword: "CountryOfResidence", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2152, keyword: "RegionOfResidence", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2154, keyword: "PatientTelephoneNumbers", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2155, keyword: "PatientTelecomInformation", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2160, keyword: "EthnicGroup", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2161, keyword: "EthnicGroupCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2162, keyword: "EthnicGroups", vr: "UC", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2180, keyword: "Occupation", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x21A0, keyword: "SmokingStatus", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x21B0, keyword: "AdditionalPatientHistory", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x21C0, keyword: "PregnancyStatus", vr: "US", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x21D0, keyword: "LastMenstrualDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x21F0, keyword: "PatientReligiousPreference", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2203, keyword: "PatientSexNeutered", vr: "CS", action: .x),  // X/Z
+        BasicProfileRow(group: 0x0010, element: 0x2297, keyword: "ResponsiblePerson", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x2299, keyword: "ResponsibleOrganization", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0010, element: 0x4000, keyword: "PatientComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0010, keyword: "ClinicalTrialSponsorName", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0012, element: 0x0020, keyword: "ClinicalTrialProtocolID", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0012, element: 0x0021, keyword: "ClinicalTrialProtocolName", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x0012, element: 0x0022, keyword: "IssuerOfClinicalTrialProtocolID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0023, keyword: "OtherClinicalTrialProtocolIDsSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0030, keyword: "ClinicalTrialSiteID", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x0012, element: 0x0031, keyword: "ClinicalTrialSiteName", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x0012, element: 0x0032, keyword: "IssuerOfClinicalTrialSiteID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0040, keyword: "ClinicalTrialSubjectID", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0012, element: 0x0041, keyword: "IssuerOfClinicalTrialSubjectID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0042, keyword: "ClinicalTrialSubjectReadingID", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0012, element: 0x0043, keyword: "IssuerOfClinicalTrialSubjectReadingID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0050, keyword: "ClinicalTrialTimePointID", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x0012, element: 0x0051, keyword: "ClinicalTrialTimePointDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0055, keyword: "IssuerOfClinicalTrialTimePointID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0060, keyword: "ClinicalTrialCoordinatingCenterName", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x0012, element: 0x0071, keyword: "ClinicalTrialSeriesID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0072, keyword: "ClinicalTrialSeriesDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0073, keyword: "IssuerOfClinicalTrialSeriesID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0081, keyword: "ClinicalTrialProtocolEthicsCommitteeName", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0012, element: 0x0082, keyword: "ClinicalTrialProtocolEthicsCommitteeApprovalNumber", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0086, keyword: "EthicsCommitteeApprovalEffectivenessStartDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0012, element: 0x0087, keyword: "EthicsCommitteeApprovalEffectivenessEndDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0014, element: 0x407C, keyword: "CalibrationTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0014, element: 0x407E, keyword: "CalibrationDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x002B, keyword: "MakerNote", vr: "OB", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x004B, keyword: "DeviceSettingDescription", vr: "OB", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x004D, keyword: "CameraOwnerName", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x004E, keyword: "LensSpecification", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x004F, keyword: "LensMake", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0050, keyword: "LensModel", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0051, keyword: "LensSerialNumber", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0070, keyword: "GPSVersionID", vr: "OB", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0071, keyword: "GPSLatitudeRef", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0072, keyword: "GPSLatitude", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0073, keyword: "GPSLongitudeRef", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0074, keyword: "GPSLongitude", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0075, keyword: "GPSAltitudeRef", vr: "US", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0076, keyword: "GPSAltitude", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0077, keyword: "GPSTimeStamp", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0078, keyword: "GPSSatellites", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0079, keyword: "GPSStatus", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x007A, keyword: "GPSMeasureMode", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x007B, keyword: "GPSDOP", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x007C, keyword: "GPSSpeedRef", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x007D, keyword: "GPSSpeed", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x007E, keyword: "GPSTrackRef", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x007F, keyword: "GPSTrack", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0080, keyword: "GPSImgDirectionRef", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0081, keyword: "GPSImgDirection", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0082, keyword: "GPSMapDatum", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0083, keyword: "GPSDestLatitudeRef", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0084, keyword: "GPSDestLatitude", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0085, keyword: "GPSDestLongitudeRef", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0086, keyword: "GPSDestLongitude", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0087, keyword: "GPSDestBearingRef", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0088, keyword: "GPSDestBearing", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x0089, keyword: "GPSDestDistanceRef", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x008A, keyword: "GPSDestDistance", vr: "DS", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x008B, keyword: "GPSProcessingMethod", vr: "OB", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x008C, keyword: "GPSAreaInformation", vr: "OB", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x008D, keyword: "GPSDateStamp", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0016, element: 0x008E, keyword: "GPSDifferential", vr: "IS", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x0010, keyword: "ContrastBolusAgent", vr: "LO", action: .z),  // Z/D
+        BasicProfileRow(group: 0x0018, element: 0x0027, keyword: "InterventionDrugStopTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x0035, keyword: "InterventionDrugStartTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1000, keyword: "DeviceSerialNumber", vr: "LO", action: .x),  // X/Z/D
+        BasicProfileRow(group: 0x0018, element: 0x1002, keyword: "DeviceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0018, element: 0x1004, keyword: "PlateID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1005, keyword: "GeneratorID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1007, keyword: "CassetteID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1008, keyword: "GantryID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1009, keyword: "UniqueDeviceIdentifier", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x100A, keyword: "UDISequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x100B, keyword: "ManufacturerDeviceClassUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0018, element: 0x1010, keyword: "SecondaryCaptureDeviceID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1011, keyword: "HardcopyCreationDeviceID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1012, keyword: "DateOfSecondaryCapture", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1014, keyword: "TimeOfSecondaryCapture", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1030, keyword: "ProtocolName", vr: "LO", action: .x),  // X/D
+        BasicProfileRow(group: 0x0018, element: 0x1042, keyword: "ContrastBolusStartTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1043, keyword: "ContrastBolusStopTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1072, keyword: "RadiopharmaceuticalStartTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1073, keyword: "RadiopharmaceuticalStopTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1078, keyword: "RadiopharmaceuticalStartDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1079, keyword: "RadiopharmaceuticalStopDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x11BB, keyword: "AcquisitionFieldOfViewLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x1200, keyword: "DateOfLastCalibration", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1201, keyword: "TimeOfLastCalibration", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1202, keyword: "DateTimeOfLastCalibration", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1203, keyword: "CalibrationDateTime", vr: "DT", action: .z),  // Z
+        BasicProfileRow(group: 0x0018, element: 0x1204, keyword: "DateOfManufacture", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1205, keyword: "DateOfInstallation", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x1400, keyword: "AcquisitionDeviceProcessingDescription", vr: "LO", action: .x),  // X/D
+        BasicProfileRow(group: 0x0018, element: 0x2042, keyword: "TargetUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0018, element: 0x4000, keyword: "AcquisitionComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x5011, keyword: "TransducerIdentificationSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x700A, keyword: "DetectorID", vr: "SH", action: .x),  // X/D
+        BasicProfileRow(group: 0x0018, element: 0x700C, keyword: "DateOfLastDetectorCalibration", vr: "DA", action: .x),  // X/D
+        BasicProfileRow(group: 0x0018, element: 0x700E, keyword: "TimeOfLastDetectorCalibration", vr: "TM", action: .x),  // X/D
+        BasicProfileRow(group: 0x0018, element: 0x9074, keyword: "FrameAcquisitionDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x9151, keyword: "FrameReferenceDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x9185, keyword: "RespiratoryMotionCompensationTechniqueDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x9367, keyword: "XRaySourceID", vr: "UC", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x9369, keyword: "SourceStartDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x936A, keyword: "SourceEndDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x9371, keyword: "XRayDetectorID", vr: "UC", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x9373, keyword: "XRayDetectorLabel", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x937B, keyword: "MultienergyAcquisitionDescription", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x937F, keyword: "DecompositionDescription", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x9424, keyword: "AcquisitionProtocolDescription", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0x9516, keyword: "StartAcquisitionDateTime", vr: "DT", action: .x),  // X/D
+        BasicProfileRow(group: 0x0018, element: 0x9517, keyword: "EndAcquisitionDateTime", vr: "DT", action: .x),  // X/D
+        BasicProfileRow(group: 0x0018, element: 0x9623, keyword: "FunctionalSyncPulse", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x9701, keyword: "DecayCorrectionDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x9804, keyword: "ExclusionStartDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0018, element: 0x9919, keyword: "InstructionPerformedDateTime", vr: "DT", action: .z),  // Z/D
+        BasicProfileRow(group: 0x0018, element: 0x9937, keyword: "RequestedSeriesDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0xA002, keyword: "ContributionDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0018, element: 0xA003, keyword: "ContributionDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0020, element: 0x000D, keyword: "StudyInstanceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0020, element: 0x000E, keyword: "SeriesInstanceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0020, element: 0x0010, keyword: "StudyID", vr: "SH", action: .z),  // Z
+        BasicProfileRow(group: 0x0020, element: 0x0027, keyword: "PyramidLabel", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0020, element: 0x0052, keyword: "FrameOfReferenceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0020, element: 0x0200, keyword: "SynchronizationFrameOfReferenceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0020, element: 0x3401, keyword: "ModifyingDeviceID", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x0020, element: 0x3403, keyword: "ModifiedImageDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0020, element: 0x3405, keyword: "ModifiedImageTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0020, element: 0x3406, keyword: "ModifiedImageDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0020, element: 0x4000, keyword: "ImageComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0020, element: 0x9158, keyword: "FrameComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0020, element: 0x9161, keyword: "ConcatenationUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0020, element: 0x9164, keyword: "DimensionOrganizationUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0028, element: 0x1199, keyword: "PaletteColorLookupTableUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0028, element: 0x1214, keyword: "LargePaletteColorLookupTableUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0028, element: 0x4000, keyword: "ImagePresentationComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x0012, keyword: "StudyIDIssuer", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x0032, keyword: "StudyVerifiedDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x0033, keyword: "StudyVerifiedTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x0034, keyword: "StudyReadDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x0035, keyword: "StudyReadTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1000, keyword: "ScheduledStudyStartDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1001, keyword: "ScheduledStudyStartTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1010, keyword: "ScheduledStudyStopDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1011, keyword: "ScheduledStudyStopTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1020, keyword: "ScheduledStudyLocation", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1021, keyword: "ScheduledStudyLocationAETitle", vr: "AE", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1030, keyword: "ReasonForStudy", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1032, keyword: "RequestingPhysician", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1033, keyword: "RequestingService", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1040, keyword: "StudyArrivalDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1041, keyword: "StudyArrivalTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1050, keyword: "StudyCompletionDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1051, keyword: "StudyCompletionTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1060, keyword: "RequestedProcedureDescription", vr: "LO", action: .x),  // X/Z
+        BasicProfileRow(group: 0x0032, element: 0x1066, keyword: "ReasonForVisit", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1067, keyword: "ReasonForVisitCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x1070, keyword: "RequestedContrastAgent", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0032, element: 0x4000, keyword: "StudyComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0034, element: 0x0001, keyword: "FlowIdentifierSequence", vr: "SQ", action: .d),  // D
+        BasicProfileRow(group: 0x0034, element: 0x0002, keyword: "FlowIdentifier", vr: "OB", action: .d),  // D
+        BasicProfileRow(group: 0x0034, element: 0x0005, keyword: "SourceIdentifier", vr: "OB", action: .d),  // D
+        BasicProfileRow(group: 0x0034, element: 0x0007, keyword: "FrameOriginTimestamp", vr: "OB", action: .d),  // D
+        BasicProfileRow(group: 0x0038, element: 0x0004, keyword: "ReferencedPatientAliasSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0010, keyword: "AdmissionID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0011, keyword: "IssuerOfAdmissionID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0014, keyword: "IssuerOfAdmissionIDSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x001A, keyword: "ScheduledAdmissionDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x001B, keyword: "ScheduledAdmissionTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x001C, keyword: "ScheduledDischargeDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x001D, keyword: "ScheduledDischargeTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x001E, keyword: "ScheduledPatientInstitutionResidence", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0020, keyword: "AdmittingDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0021, keyword: "AdmittingTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0030, keyword: "DischargeDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0032, keyword: "DischargeTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0040, keyword: "DischargeDiagnosisDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0050, keyword: "SpecialNeeds", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0060, keyword: "ServiceEpisodeID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0061, keyword: "IssuerOfServiceEpisodeID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0062, keyword: "ServiceEpisodeDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0064, keyword: "IssuerOfServiceEpisodeIDSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0300, keyword: "CurrentPatientLocation", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0400, keyword: "PatientInstitutionResidence", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x0500, keyword: "PatientState", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0038, element: 0x4000, keyword: "VisitComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x003A, element: 0x0020, keyword: "MultiplexGroupLabel", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x003A, element: 0x0203, keyword: "ChannelLabel", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x003A, element: 0x020C, keyword: "ChannelDerivationDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x003A, element: 0x0310, keyword: "MultiplexGroupUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x003A, element: 0x0314, keyword: "ImpedanceMeasurementDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x003A, element: 0x0329, keyword: "WaveformFilterDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x003A, element: 0x032B, keyword: "FilterLookupTableDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0001, keyword: "ScheduledStationAETitle", vr: "AE", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0002, keyword: "ScheduledProcedureStepStartDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0003, keyword: "ScheduledProcedureStepStartTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0004, keyword: "ScheduledProcedureStepEndDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0005, keyword: "ScheduledProcedureStepEndTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0006, keyword: "ScheduledPerformingPhysicianName", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0007, keyword: "ScheduledProcedureStepDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0009, keyword: "ScheduledProcedureStepID", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x000B, keyword: "ScheduledPerformingPhysicianIdentificationSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0010, keyword: "ScheduledStationName", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0011, keyword: "ScheduledProcedureStepLocation", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0012, keyword: "PreMedication", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0241, keyword: "PerformedStationAETitle", vr: "AE", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0242, keyword: "PerformedStationName", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0243, keyword: "PerformedLocation", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0244, keyword: "PerformedProcedureStepStartDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0245, keyword: "PerformedProcedureStepStartTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0250, keyword: "PerformedProcedureStepEndDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0251, keyword: "PerformedProcedureStepEndTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0253, keyword: "PerformedProcedureStepID", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0254, keyword: "PerformedProcedureStepDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0275, keyword: "RequestAttributesSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0280, keyword: "CommentsOnThePerformedProcedureStep", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0310, keyword: "CommentsOnRadiationDose", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x050A, keyword: "SpecimenAccessionNumber", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0512, keyword: "ContainerIdentifier", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0x0513, keyword: "IssuerOfTheContainerIdentifierSequence", vr: "SQ", action: .z),  // Z
+        BasicProfileRow(group: 0x0040, element: 0x051A, keyword: "ContainerDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0551, keyword: "SpecimenIdentifier", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0x0554, keyword: "SpecimenUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0040, element: 0x0555, keyword: "AcquisitionContextSequence", vr: "SQ", action: .x),  // X/Z
+        BasicProfileRow(group: 0x0040, element: 0x0556, keyword: "AcquisitionContextDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0562, keyword: "IssuerOfTheSpecimenIdentifierSequence", vr: "SQ", action: .z),  // Z
+        BasicProfileRow(group: 0x0040, element: 0x0600, keyword: "SpecimenShortDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0602, keyword: "SpecimenDetailedDescription", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x0610, keyword: "SpecimenPreparationSequence", vr: "SQ", action: .z),  // Z
+        BasicProfileRow(group: 0x0040, element: 0x06FA, keyword: "SlideIdentifier", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1001, keyword: "RequestedProcedureID", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1002, keyword: "ReasonForTheRequestedProcedure", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1004, keyword: "PatientTransportArrangements", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1005, keyword: "RequestedProcedureLocation", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x100A, keyword: "ReasonForRequestedProcedureCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1010, keyword: "NamesOfIntendedRecipientsOfResults", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1011, keyword: "IntendedRecipientsOfResultsIdentificationSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1101, keyword: "PersonIdentificationCodeSequence", vr: "SQ", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0x1102, keyword: "PersonAddress", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1103, keyword: "PersonTelephoneNumbers", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1104, keyword: "PersonTelecomInformation", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x1400, keyword: "RequestedProcedureComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x2001, keyword: "ReasonForTheImagingServiceRequest", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x2004, keyword: "IssueDateOfImagingServiceRequest", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x2005, keyword: "IssueTimeOfImagingServiceRequest", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x2008, keyword: "OrderEnteredBy", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x2009, keyword: "OrderEntererLocation", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x2010, keyword: "OrderCallbackPhoneNumber", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x2011, keyword: "OrderCallbackTelecomInformation", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x2016, keyword: "PlacerOrderNumberImagingServiceRequest", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x0040, element: 0x2017, keyword: "FillerOrderNumberImagingServiceRequest", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x0040, element: 0x2400, keyword: "ImagingServiceRequestComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x3001, keyword: "ConfidentialityConstraintOnPatientDataDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4005, keyword: "ScheduledProcedureStepStartDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4008, keyword: "ScheduledProcedureStepExpirationDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4010, keyword: "ScheduledProcedureStepModificationDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4011, keyword: "ExpectedCompletionDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4023, keyword: "ReferencedGeneralPurposeScheduledProcedureStepTransactionUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0040, element: 0x4025, keyword: "ScheduledStationNameCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4027, keyword: "ScheduledStationGeographicLocationCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4028, keyword: "PerformedStationNameCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4030, keyword: "PerformedStationGeographicLocationCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4034, keyword: "ScheduledHumanPerformersSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4035, keyword: "ActualHumanPerformersSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4036, keyword: "HumanPerformerOrganization", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4037, keyword: "HumanPerformerName", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4050, keyword: "PerformedProcedureStepStartDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4051, keyword: "PerformedProcedureStepEndDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0x4052, keyword: "ProcedureStepCancellationDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA023, keyword: "FindingsGroupRecordingDateTrial", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA024, keyword: "FindingsGroupRecordingTimeTrial", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA027, keyword: "VerifyingOrganization", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xA030, keyword: "VerificationDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xA032, keyword: "ObservationDateTime", vr: "DT", action: .x),  // X/D
+        BasicProfileRow(group: 0x0040, element: 0xA033, keyword: "ObservationStartDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA034, keyword: "EffectiveStartDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA035, keyword: "EffectiveStopDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA073, keyword: "VerifyingObserverSequence", vr: "SQ", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xA075, keyword: "VerifyingObserverName", vr: "PN", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xA078, keyword: "AuthorObserverSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA07A, keyword: "ParticipantSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA07C, keyword: "CustodialOrganizationSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA082, keyword: "ParticipationDateTime", vr: "DT", action: .z),  // Z
+        BasicProfileRow(group: 0x0040, element: 0xA088, keyword: "VerifyingObserverIdentificationCodeSequence", vr: "SQ", action: .z),  // Z
+        BasicProfileRow(group: 0x0040, element: 0xA110, keyword: "DateOfDocumentOrVerbalTransactionTrial", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA112, keyword: "TimeOfDocumentCreationOrVerbalTransactionTrial", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA120, keyword: "DateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xA121, keyword: "Date", vr: "DA", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xA122, keyword: "Time", vr: "TM", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xA123, keyword: "PersonName", vr: "PN", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xA124, keyword: "UID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0040, element: 0xA13A, keyword: "ReferencedDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xA171, keyword: "ObservationUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0040, element: 0xA172, keyword: "ReferencedObservationUIDTrial", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0040, element: 0xA192, keyword: "ObservationDateTrial", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA193, keyword: "ObservationTimeTrial", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA307, keyword: "CurrentObserverTrial", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA352, keyword: "VerbalSourceTrial", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA353, keyword: "AddressTrial", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA354, keyword: "TelephoneNumberTrial", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA358, keyword: "VerbalSourceIdentifierCodeSequenceTrial", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xA402, keyword: "ObservationSubjectUIDTrial", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0040, element: 0xA730, keyword: "ContentSequence", vr: "SQ", action: .d),  // D
+        BasicProfileRow(group: 0x0040, element: 0xB020, keyword: "WaveformAnnotationSequence", vr: "SQ", action: .x),  // X/D
+        BasicProfileRow(group: 0x0040, element: 0xB034, keyword: "AnnotationDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xB036, keyword: "SegmentDefinitionDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xB03B, keyword: "MontageName", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xB03F, keyword: "MontageChannelLabel", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xDB06, keyword: "TemplateVersion", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xDB07, keyword: "TemplateLocalVersion", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xDB0C, keyword: "TemplateExtensionOrganizationUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0040, element: 0xDB0D, keyword: "TemplateExtensionCreatorUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0040, element: 0xE004, keyword: "HL7DocumentEffectiveTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0040, element: 0xE012, keyword: "DisplayURI", vr: "UR", action: .x),  // X
+        BasicProfileRow(group: 0x0042, element: 0x0011, keyword: "EncapsulatedDocument", vr: "OB", action: .d),  // D
+        BasicProfileRow(group: 0x0044, element: 0x0004, keyword: "ApprovalStatusDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0044, element: 0x000B, keyword: "ProductExpirationDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0044, element: 0x0010, keyword: "SubstanceAdministrationDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0044, element: 0x0104, keyword: "AssertionDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0044, element: 0x0105, keyword: "AssertionExpirationDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0050, element: 0x001B, keyword: "ContainerComponentID", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0050, element: 0x0020, keyword: "DeviceDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0050, element: 0x0021, keyword: "LongDeviceDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0062, element: 0x0021, keyword: "TrackingUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0064, element: 0x0003, keyword: "SourceFrameOfReferenceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0068, element: 0x6226, keyword: "EffectiveDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0068, element: 0x6270, keyword: "InformationIssueDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x006A, element: 0x0003, keyword: "AnnotationGroupUID", vr: "UI", action: .d),  // D
+        BasicProfileRow(group: 0x006A, element: 0x0005, keyword: "AnnotationGroupLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x006A, element: 0x0006, keyword: "AnnotationGroupDescription", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x0070, element: 0x0001, keyword: "GraphicAnnotationSequence", vr: "SQ", action: .d),  // D
+        BasicProfileRow(group: 0x0070, element: 0x0006, keyword: "UnformattedTextValue", vr: "ST", action: .d),  // D
+        BasicProfileRow(group: 0x0070, element: 0x0082, keyword: "PresentationCreationDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x0070, element: 0x0083, keyword: "PresentationCreationTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x0070, element: 0x0084, keyword: "ContentCreatorName", vr: "PN", action: .z),  // Z/D
+        BasicProfileRow(group: 0x0070, element: 0x0086, keyword: "ContentCreatorIdentificationCodeSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0070, element: 0x031A, keyword: "FiducialUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0070, element: 0x1101, keyword: "PresentationDisplayCollectionUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0070, element: 0x1102, keyword: "PresentationSequenceCollectionUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0072, element: 0x000A, keyword: "HangingProtocolCreationDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x005E, keyword: "SelectorAEValue", vr: "AE", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x005F, keyword: "SelectorASValue", vr: "AS", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x0061, keyword: "SelectorDAValue", vr: "DA", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x0063, keyword: "SelectorDTValue", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x0065, keyword: "SelectorOBValue", vr: "OB", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x0066, keyword: "SelectorLOValue", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x0068, keyword: "SelectorLTValue", vr: "LT", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x006A, keyword: "SelectorPNValue", vr: "PN", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x006B, keyword: "SelectorTMValue", vr: "TM", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x006C, keyword: "SelectorSHValue", vr: "SH", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x006D, keyword: "SelectorUNValue", vr: "UN", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x006E, keyword: "SelectorSTValue", vr: "ST", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x0070, keyword: "SelectorUTValue", vr: "UT", action: .d),  // D
+        BasicProfileRow(group: 0x0072, element: 0x0071, keyword: "SelectorURValue", vr: "UR", action: .d),  // D
+        BasicProfileRow(group: 0x0074, element: 0x1234, keyword: "ReceivingAE", vr: "AE", action: .x),  // X
+        BasicProfileRow(group: 0x0074, element: 0x1236, keyword: "RequestingAE", vr: "AE", action: .x),  // X
+        BasicProfileRow(group: 0x0088, element: 0x0140, keyword: "StorageMediaFileSetUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0088, element: 0x0200, keyword: "IconImageSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0088, element: 0x0904, keyword: "TopicTitle", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0088, element: 0x0906, keyword: "TopicSubject", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x0088, element: 0x0910, keyword: "TopicAuthor", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0088, element: 0x0912, keyword: "TopicKeywords", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x0100, element: 0x0420, keyword: "SOPAuthorizationDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x0400, element: 0x0100, keyword: "DigitalSignatureUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x0400, element: 0x0105, keyword: "DigitalSignatureDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0400, element: 0x0115, keyword: "CertificateOfSigner", vr: "OB", action: .d),  // D
+        BasicProfileRow(group: 0x0400, element: 0x0310, keyword: "CertifiedTimestamp", vr: "OB", action: .x),  // X
+        BasicProfileRow(group: 0x0400, element: 0x0402, keyword: "ReferencedDigitalSignatureSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0400, element: 0x0403, keyword: "ReferencedSOPInstanceMACSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0400, element: 0x0404, keyword: "MAC", vr: "OB", action: .x),  // X
+        BasicProfileRow(group: 0x0400, element: 0x0550, keyword: "ModifiedAttributesSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0400, element: 0x0551, keyword: "NonconformingModifiedAttributesSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0400, element: 0x0552, keyword: "NonconformingDataElementValue", vr: "OB", action: .x),  // X
+        BasicProfileRow(group: 0x0400, element: 0x0561, keyword: "OriginalAttributesSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x0400, element: 0x0562, keyword: "AttributeModificationDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x0400, element: 0x0563, keyword: "ModifyingSystem", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x0400, element: 0x0564, keyword: "SourceOfPreviousValues", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x0400, element: 0x0565, keyword: "ReasonForTheAttributeModification", vr: "CS", action: .d),  // D
+        BasicProfileRow(group: 0x0400, element: 0x0600, keyword: "InstanceOriginStatus", vr: "CS", action: .x),  // X
+        BasicProfileRow(group: 0x2030, element: 0x0020, keyword: "TextString", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x2100, element: 0x0040, keyword: "CreationDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x2100, element: 0x0050, keyword: "CreationTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x2100, element: 0x0070, keyword: "Originator", vr: "AE", action: .x),  // X
+        BasicProfileRow(group: 0x2100, element: 0x0140, keyword: "DestinationAE", vr: "AE", action: .d),  // D
+        BasicProfileRow(group: 0x2200, element: 0x0002, keyword: "LabelText", vr: "UT", action: .x),  // X/Z
+        BasicProfileRow(group: 0x2200, element: 0x0005, keyword: "BarcodeValue", vr: "LT", action: .x),  // X/Z
+        BasicProfileRow(group: 0x3002, element: 0x0121, keyword: "PositionAcquisitionTemplateName", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x3002, element: 0x0123, keyword: "PositionAcquisitionTemplateDescription", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x3004, element: 0x007F, keyword: "DoseCalculationModelName", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x0002, keyword: "StructureSetLabel", vr: "SH", action: .d),  // D
+        BasicProfileRow(group: 0x3006, element: 0x0004, keyword: "StructureSetName", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x0006, keyword: "StructureSetDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x0008, keyword: "StructureSetDate", vr: "DA", action: .z),  // Z
+        BasicProfileRow(group: 0x3006, element: 0x0009, keyword: "StructureSetTime", vr: "TM", action: .z),  // Z
+        BasicProfileRow(group: 0x3006, element: 0x0024, keyword: "ReferencedFrameOfReferenceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3006, element: 0x0026, keyword: "ROIName", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x3006, element: 0x0028, keyword: "ROIDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x002D, keyword: "ROIDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x002E, keyword: "ROIObservationDateTime", vr: "DT", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x0038, keyword: "ROIGenerationDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x004D, keyword: "ROICreatorSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x004E, keyword: "ROIInterpreterSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x0085, keyword: "ROIObservationLabel", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x0088, keyword: "ROIObservationDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x3006, element: 0x00A6, keyword: "ROIInterpreter", vr: "PN", action: .z),  // Z
+        BasicProfileRow(group: 0x3006, element: 0x00C2, keyword: "RelatedFrameOfReferenceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3008, element: 0x0024, keyword: "TreatmentControlPointDate", vr: "DA", action: .d),  // D
+        BasicProfileRow(group: 0x3008, element: 0x0025, keyword: "TreatmentControlPointTime", vr: "TM", action: .d),  // D
+        BasicProfileRow(group: 0x3008, element: 0x0054, keyword: "FirstTreatmentDate", vr: "DA", action: .x),  // X/D
+        BasicProfileRow(group: 0x3008, element: 0x0056, keyword: "MostRecentTreatmentDate", vr: "DA", action: .x),  // X/D
+        BasicProfileRow(group: 0x3008, element: 0x0105, keyword: "SourceSerialNumber", vr: "LO", action: .x),  // X/Z
+        BasicProfileRow(group: 0x3008, element: 0x0162, keyword: "SafePositionExitDate", vr: "DA", action: .d),  // D
+        BasicProfileRow(group: 0x3008, element: 0x0164, keyword: "SafePositionExitTime", vr: "TM", action: .d),  // D
+        BasicProfileRow(group: 0x3008, element: 0x0166, keyword: "SafePositionReturnDate", vr: "DA", action: .d),  // D
+        BasicProfileRow(group: 0x3008, element: 0x0168, keyword: "SafePositionReturnTime", vr: "TM", action: .d),  // D
+        BasicProfileRow(group: 0x3008, element: 0x0250, keyword: "TreatmentDate", vr: "DA", action: .x),  // X/D
+        BasicProfileRow(group: 0x3008, element: 0x0251, keyword: "TreatmentTime", vr: "TM", action: .x),  // X/D
+        BasicProfileRow(group: 0x300A, element: 0x0002, keyword: "RTPlanLabel", vr: "SH", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0003, keyword: "RTPlanName", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0004, keyword: "RTPlanDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0006, keyword: "RTPlanDate", vr: "DA", action: .x),  // X/D
+        BasicProfileRow(group: 0x300A, element: 0x0007, keyword: "RTPlanTime", vr: "TM", action: .x),  // X/D
+        BasicProfileRow(group: 0x300A, element: 0x000B, keyword: "TreatmentSites", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x000E, keyword: "PrescriptionDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0013, keyword: "DoseReferenceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x300A, element: 0x0016, keyword: "DoseReferenceDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0054, keyword: "TableTopPositionAlignmentUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x300A, element: 0x0072, keyword: "FractionGroupDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0083, keyword: "ReferencedDoseReferenceUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x300A, element: 0x00B2, keyword: "TreatmentMachineName", vr: "SH", action: .x),  // X/Z
+        BasicProfileRow(group: 0x300A, element: 0x00C3, keyword: "BeamDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x00DD, keyword: "BolusDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0196, keyword: "FixationDeviceDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x01A6, keyword: "ShieldingDeviceDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x01B2, keyword: "SetupTechniqueDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0216, keyword: "SourceManufacturer", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x022C, keyword: "SourceStrengthReferenceDate", vr: "DA", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x022E, keyword: "SourceStrengthReferenceTime", vr: "TM", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x02EB, keyword: "CompensatorDescription", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0608, keyword: "TreatmentPositionGroupLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0609, keyword: "TreatmentPositionGroupUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x300A, element: 0x0611, keyword: "RTAccessoryHolderSlotID", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x300A, element: 0x0615, keyword: "RTAccessoryDeviceSlotID", vr: "LO", action: .z),  // Z
+        BasicProfileRow(group: 0x300A, element: 0x0619, keyword: "RadiationDoseIdentificationLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0623, keyword: "RadiationDoseInVivoMeasurementLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x062A, keyword: "RTToleranceSetLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0650, keyword: "PatientSetupUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x300A, element: 0x0676, keyword: "EquipmentFrameOfReferenceDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x067C, keyword: "RadiationGenerationModeLabel", vr: "SH", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x067D, keyword: "RadiationGenerationModeDescription", vr: "ST", action: .z),  // Z
+        BasicProfileRow(group: 0x300A, element: 0x0700, keyword: "TreatmentSessionUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x300A, element: 0x0734, keyword: "TreatmentToleranceViolationDescription", vr: "ST", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0736, keyword: "TreatmentToleranceViolationDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x073A, keyword: "RecordedRTControlPointDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0741, keyword: "InterlockDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0742, keyword: "InterlockDescription", vr: "ST", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0760, keyword: "OverrideDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0783, keyword: "InterlockOriginDescription", vr: "ST", action: .d),  // D
+        BasicProfileRow(group: 0x300A, element: 0x0785, keyword: "ReferencedTreatmentPositionGroupUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x300A, element: 0x078E, keyword: "PatientTreatmentPreparationProcedureParameterDescription", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0792, keyword: "PatientTreatmentPreparationMethodDescription", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x0794, keyword: "PatientSetupPhotoDescription", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x300A, element: 0x079A, keyword: "DisplacementReferenceLabel", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x300C, element: 0x0113, keyword: "ReasonForOmissionDescription", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x300C, element: 0x0127, keyword: "BeamHoldTransitionDateTime", vr: "DT", action: .d),  // D
+        BasicProfileRow(group: 0x300E, element: 0x0004, keyword: "ReviewDate", vr: "DA", action: .z),  // Z
+        BasicProfileRow(group: 0x300E, element: 0x0005, keyword: "ReviewTime", vr: "TM", action: .z),  // Z
+        BasicProfileRow(group: 0x300E, element: 0x0008, keyword: "ReviewerName", vr: "PN", action: .x),  // X/Z
+        BasicProfileRow(group: 0x3010, element: 0x0006, keyword: "ConceptualVolumeUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3010, element: 0x000B, keyword: "ReferencedConceptualVolumeUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3010, element: 0x000F, keyword: "ConceptualVolumeCombinationDescription", vr: "ST", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x0013, keyword: "ConstituentConceptualVolumeUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3010, element: 0x0015, keyword: "SourceConceptualVolumeUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3010, element: 0x0017, keyword: "ConceptualVolumeDescription", vr: "ST", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x001B, keyword: "DeviceAlternateIdentifier", vr: "UC", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x002D, keyword: "DeviceLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x3010, element: 0x0031, keyword: "ReferencedFiducialsUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3010, element: 0x0033, keyword: "UserContentLabel", vr: "SH", action: .d),  // D
+        BasicProfileRow(group: 0x3010, element: 0x0034, keyword: "UserContentLongLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x3010, element: 0x0035, keyword: "EntityLabel", vr: "SH", action: .d),  // D
+        BasicProfileRow(group: 0x3010, element: 0x0036, keyword: "EntityName", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x3010, element: 0x0037, keyword: "EntityDescription", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x3010, element: 0x0038, keyword: "EntityLongLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x3010, element: 0x003B, keyword: "RTTreatmentPhaseUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3010, element: 0x0043, keyword: "ManufacturerDeviceIdentifier", vr: "ST", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x004C, keyword: "IntendedPhaseStartDate", vr: "DA", action: .x),  // X/D
+        BasicProfileRow(group: 0x3010, element: 0x004D, keyword: "IntendedPhaseEndDate", vr: "DA", action: .x),  // X/D
+        BasicProfileRow(group: 0x3010, element: 0x0054, keyword: "RTPrescriptionLabel", vr: "LO", action: .d),  // D
+        BasicProfileRow(group: 0x3010, element: 0x0056, keyword: "RTTreatmentApproachLabel", vr: "LO", action: .x),  // X/D
+        BasicProfileRow(group: 0x3010, element: 0x005A, keyword: "RTPhysicianIntentNarrative", vr: "UT", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x005C, keyword: "ReasonForSuperseding", vr: "ST", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x0061, keyword: "PriorTreatmentDoseDescription", vr: "UT", action: .x),  // X
+        BasicProfileRow(group: 0x3010, element: 0x006E, keyword: "DosimetricObjectiveUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3010, element: 0x006F, keyword: "ReferencedDosimetricObjectiveUID", vr: "UI", action: .u),  // U
+        BasicProfileRow(group: 0x3010, element: 0x0077, keyword: "TreatmentSite", vr: "LO", action: .x),  // X/D
+        BasicProfileRow(group: 0x3010, element: 0x007A, keyword: "TreatmentTechniqueNotes", vr: "UT", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x007B, keyword: "PrescriptionNotes", vr: "UT", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x007F, keyword: "FractionationNotes", vr: "UT", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x0081, keyword: "PrescriptionNotesSequence", vr: "SQ", action: .z),  // Z
+        BasicProfileRow(group: 0x3010, element: 0x0085, keyword: "IntendedFractionStartTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x4000, element: 0x0010, keyword: "Arbitrary", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x4000, element: 0x4000, keyword: "TextComments", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0040, keyword: "ResultsID", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0042, keyword: "ResultsIDIssuer", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0100, keyword: "InterpretationRecordedDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0101, keyword: "InterpretationRecordedTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0102, keyword: "InterpretationRecorder", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0108, keyword: "InterpretationTranscriptionDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0109, keyword: "InterpretationTranscriptionTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x010A, keyword: "InterpretationTranscriber", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x010B, keyword: "InterpretationText", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x010C, keyword: "InterpretationAuthor", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0111, keyword: "InterpretationApproverSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0112, keyword: "InterpretationApprovalDate", vr: "DA", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0113, keyword: "InterpretationApprovalTime", vr: "TM", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0114, keyword: "PhysicianApprovingInterpretation", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0115, keyword: "InterpretationDiagnosisDescription", vr: "LT", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0118, keyword: "ResultsDistributionListSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0119, keyword: "DistributionName", vr: "PN", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x011A, keyword: "DistributionAddress", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0200, keyword: "InterpretationID", vr: "SH", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0202, keyword: "InterpretationIDIssuer", vr: "LO", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x0300, keyword: "Impressions", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0x4008, element: 0x4000, keyword: "ResultsComments", vr: "ST", action: .x),  // X
+        BasicProfileRow(group: 0xFFFA, element: 0xFFFA, keyword: "DigitalSignaturesSequence", vr: "SQ", action: .x),  // X
+        BasicProfileRow(group: 0xFFFC, element: 0xFFFC, keyword: "DataSetTrailingPadding", vr: "OB", action: .x),  // X
     ]
 }

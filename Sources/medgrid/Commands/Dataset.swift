@@ -23,15 +23,35 @@ struct Dataset: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("Dataset folder or cohort CSV file.", valueName: "path")) var path: String
         @OptionGroup var state: StateOptions
         @OptionGroup var project: ProjectOption
+        @Flag(help: "De-identify the DICOM files first (as medgrid dicom deidentify) and register only the de-identified copy.")
+        var deidentify = false
+        @Option(help: ArgumentHelp("With --deidentify: where the de-identified copy goes (default: PATH-deidentified).", valueName: "dir"))
+        var out: String?
+        @OptionGroup var deidentification: DICOMCommand.DeidentifyOptions
+
+        func validate() throws {
+            if out != nil && !deidentify { throw ValidationError("--out is for --deidentify") }
+            if !deidentify && (deidentification.key != nil || deidentification.keepDates || deidentification.shiftDates != nil || deidentification.allowBurnedIn) {
+                throw ValidationError("--key, --keep-dates, --shift-dates and --allow-burned-in are for --deidentify")
+            }
+        }
 
         func run() async throws {
             try await reportingErrors {
-                let url = URL(fileURLWithPath: path).standardizedFileURL
+                let given = URL(fileURLWithPath: path).standardizedFileURL
                 let store = try Store(stateDirectory: state.url)
                 let project = try project.resolved(writingTo: store, at: state.url)
+                var url = given
+                if deidentify {
+                    let target = out ?? given.path + "-deidentified"
+                    let (summary, _) = try deidentification.run(inputs: [given.path], out: target)
+                    print("de-identified \(summary.files.count) files into \(target) (summary and UID mapping: \(target)/\(DeidentificationRun.summaryFileName), mode 0600)")
+                    url = URL(fileURLWithPath: target).standardizedFileURL
+                }
+                let location = url
                 let inventory = try scanWithProgress(url)
-                try store.write { tx in try tx.registerDataset(location: url.path, project: project, inventory: inventory, now: Date().timeIntervalSince1970) }
-                print("registered \(path) in project \(project): \(inventory.files.count) files, \(inventory.totalBytes) bytes")
+                try store.write { tx in try tx.registerDataset(location: location.path, project: project, inventory: inventory, now: Date().timeIntervalSince1970) }
+                print("registered \(deidentify ? url.path : path) in project \(project): \(inventory.files.count) files, \(inventory.totalBytes) bytes")
                 print("merkle root: \(inventory.root)")
             }
         }
