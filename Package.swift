@@ -168,6 +168,7 @@ let package = Package(
             name: "MedGridTransportTests",
             dependencies: [
                 "MedGridCore", "MedGridTransport", "MedGridTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -180,6 +181,7 @@ let package = Package(
             dependencies: [
                 "MedGridCore", "MedGridCoordinator", "MedGridWorker", "MedGridKernels", "MedGridReports", "MedGridTesting",
                 "MedGridImaging", "MedGridTransport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

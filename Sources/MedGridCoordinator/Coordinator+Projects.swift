@@ -209,7 +209,14 @@ extension Coordinator {
             throw MedGridError(.notFound, "no leaderboard \(name) in project \(project)")
         }
         guard !versions.isEmpty else { throw MedGridError(.notFound, "no leaderboard \(name) in project \(project)") }
-        return API.LeaderboardVersions(project: project, name: name, versions: try versions.map { try JSONValue(parsing: Data($0.document.utf8)) })
+        // Versions over a purged dataset keep their rows and are marked.
+        let purged = try store.read { try $0.purgedRoots(project: project) }
+        return API.LeaderboardVersions(project: project, name: name, versions: try versions.map {
+            let document = try JSONValue(parsing: Data($0.document.utf8))
+            guard let root = document["benchmark"]?["datasetRoot"]?.stringValue, purged.contains(root), case .object(var o) = document else { return document }
+            o["purged"] = .bool(true)
+            return .object(o)
+        })
     }
 
     /// Re-hashes the stored blobs of a dataset used by one of the caller's jobs.
@@ -222,32 +229,52 @@ extension Coordinator {
         return try verifyDataset(root: root)
     }
 
-    /// Which of an offered dataset's files the project does not hold yet. Another project's copy of the
-    /// same bytes is never mentioned: the caller uploads them too, and the upload proves they have them.
+    /// Which of an offered dataset's files the project does not hold yet. The offer makes the dataset's
+    /// data key (one per dataset of a project), under which its files are sealed at rest. Another
+    /// project's copy of the same bytes is never mentioned: the caller uploads them too, and the upload
+    /// proves they have them.
     public nonisolated func offer(_ inventory: DatasetInventory, project named: String?, for caller: Caller) async throws -> API.DatasetNeeds {
         let project = try await project(named, for: caller, to: "offer a dataset to")
+        for f in inventory.files { try Self.checkRelativePath(f.path) }
+        guard DatasetInventory(files: inventory.files).root == inventory.root else {
+            throw MedGridError(.invalidInput, "the inventory's root \(inventory.root) does not match its files")
+        }
+        _ = try keys.ensureDatasetKey(project: project, inventory: inventory, now: Date().timeIntervalSince1970)
         try audit(caller, project: project, action: "offer-dataset", object: "dataset \(inventory.root.prefix(16))… (\(inventory.files.count) files)")
         return try await missingFiles(of: inventory, in: project)
+    }
+
+    /// The sealed store of a project's dataset.
+    /// - Throws: `conflict` when the dataset was not offered to the project (or was purged).
+    public nonisolated func datasetStore(project: String, root: String) throws -> (keyID: String, store: BlobStore) {
+        guard let keyID = try keys.datasetKeyID(project: project, root: root) else {
+            throw MedGridError(.conflict, "dataset \(root.prefix(16))… has not been offered to project \(project) (or was purged); offer it first (medgrid submit does)")
+        }
+        return (keyID, try keys.blobStore(keyID: keyID))
     }
 
     /// The files of `inventory` that `project` does not hold (or holds a corrupt copy of).
     nonisolated func missingFiles(of inventory: DatasetInventory, in project: String) async throws -> API.DatasetNeeds {
         for f in inventory.files { try Self.checkRelativePath(f.path) }
+        let (keyID, sealed) = try datasetStore(project: project, root: inventory.root)
         var missing: [String] = []
         var seen = Set<String>()
         for f in inventory.files where seen.insert(f.sha256).inserted {
-            let held = try store.read { try $0.projectHolds(project: project, sha256: f.sha256) }
+            let held = try store.read { try $0.datasetHolds(keyID: keyID, sha256: f.sha256) }
             // A stored copy that no longer matches its hash is quarantined and asked for again.
-            if !held || !blobs.contains(f.sha256) { missing.append(f.sha256); continue }
-            do { try await ensureVerified(f.sha256) } catch { missing.append(f.sha256) }
+            if !held || !sealed.contains(f.sha256) { missing.append(f.sha256); continue }
+            do { try await ensureVerified(f.sha256, in: sealed, keyID: keyID) } catch { missing.append(f.sha256) }
         }
         return API.DatasetNeeds(root: inventory.root, missing: missing)
     }
 
-    /// Records that a project uploaded a blob whose bytes were checked against its hash, and turns the
-    /// upload's claim on the quota into stored bytes (none when the project already held the blob).
-    func recordUpload(_ record: BlobRecord, project: String, claim: ProjectQuotas.Claim) throws {
-        let added = try store.write { [now] tx in try tx.addProjectBlob(project: project, sha256: record.sha256, size: record.size, now: now) }
+    /// Records that a project uploaded a blob of one of its datasets, its bytes checked against its hash, and
+    /// turns the upload's claim on the quota into stored bytes (none when the project already held the blob).
+    func recordUpload(_ record: BlobRecord, project: String, keyID: String, claim: ProjectQuotas.Claim) throws {
+        let added = try store.write { [now] tx in
+            try tx.addDatasetBlob(keyID: keyID, sha256: record.sha256, size: record.size)
+            return try tx.addProjectBlob(project: project, sha256: record.sha256, size: record.size, now: now)
+        }
         claim.finish(stored: added ? record.size : Int64(0))
     }
 
@@ -277,9 +304,26 @@ extension Coordinator {
 
     /// Whether a worker may download a blob now: only while it holds a lease on a task that reads it.
     public func workerMayFetch(_ worker: String, sha256: String) -> Bool {
-        scheduler.leasedTasks(of: worker).contains { ref in
+        leasedJob(of: worker, reading: sha256) != nil
+    }
+
+    /// The job of a task `worker` holds a lease on that reads `sha256`.
+    func leasedJob(of worker: String, reading sha256: String) -> String? {
+        scheduler.leasedTasks(of: worker).first { ref in
             guard let plan = plans[ref.job] else { return false }
             return plan.task(at: ref.index).inputs.contains { $0.sha256 == sha256 }
+        }?.job
+    }
+
+    /// Where the copy of `sha256` that a worker's leased task reads is kept: the sealed store of the job's
+    /// dataset, or the store of files uploaded before data keys existed. Nil without such a lease.
+    public func blobSource(forWorker worker: String, sha256: String) throws -> BlobStore? {
+        guard let job = leasedJob(of: worker, reading: sha256), let plan = plans[job] else { return nil }
+        let project = try store.read { try $0.job(job) }?.project ?? ""
+        if let keyID = try keys.datasetKeyID(project: project, root: plan.datasetRoot) {
+            let sealed = try keys.blobStore(keyID: keyID)
+            if sealed.contains(sha256) { return sealed }
         }
+        return blobs.contains(sha256) ? blobs : nil
     }
 }

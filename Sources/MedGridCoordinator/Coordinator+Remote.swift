@@ -17,7 +17,7 @@ extension Coordinator {
         guard needs.missing.isEmpty else {
             throw MedGridError(.conflict, "\(needs.missing.count) file(s) of dataset \(inventory.root.prefix(16))… have not been uploaded to project \(project) (offer the dataset and upload the missing blobs first)")
         }
-        let view = try materializeView(inventory)
+        let view = try materializeView(inventory, from: try datasetStore(project: project, root: inventory.root))
         let loader = ManifestLoader(catalog: suite)
         let manifest: Manifest
         do {
@@ -37,10 +37,12 @@ extension Coordinator {
         return job
     }
 
-    /// `<state>/views/<root>/`: dataset.json (or the cohort table) decompressed, other files as empty
-    /// placeholders so the layout checks pass. Returns the folder, or the table file for a cohort.
-    nonisolated func materializeView(_ inventory: DatasetInventory) throws -> URL {
-        let dir = stateDirectory.appendingPathComponent("views/\(inventory.root)")
+    /// `<state>/views/<key ID>/`: dataset.json (or the cohort table) decompressed, other files as empty
+    /// placeholders so the layout checks pass. Returns the folder, or the table file for a cohort. A purge
+    /// of the dataset deletes it with the data key.
+    nonisolated func materializeView(_ inventory: DatasetInventory, from source: (keyID: String, store: BlobStore)) throws -> URL {
+        let blobs = source.store
+        let dir = stateDirectory.appendingPathComponent("views/\(source.keyID)")
         let isDataset = inventory.file(DecathlonDataset.descriptorName) != nil
         let fm = FileManager.default
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -74,18 +76,19 @@ extension Coordinator {
 
     /// Checks a stored blob before it is used: re-hashed whenever its file changed (size or modification
     /// time) since it was last verified, off the actor. A corrupt blob is quarantined and an integrity error thrown.
-    public nonisolated func ensureVerified(_ sha256: String) async throws {
+    public nonisolated func ensureVerified(_ sha256: String, in blobs: BlobStore, keyID: String) async throws {
         guard let file = blobs.compressedFile(sha256) else {
             throw MedGridError(.notFound, "no blob \(sha256.prefix(12))… on this coordinator")
         }
         let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
         let stamp = BlobStamp(size: (attributes?[.size] as? Int) ?? -1, modified: (attributes?[.modificationDate] as? Date) ?? .distantPast)
-        if await verifiedBlobs[sha256] == stamp { return }
+        let name = keyID + "/" + sha256
+        if await verifiedBlobs[name] == stamp { return }
         do {
             try blobs.verify(sha256)
-            await recordVerification(sha256, stamp)
+            await recordVerification(name, stamp)
         } catch {
-            await recordVerification(sha256, nil)
+            await recordVerification(name, nil)
             blobs.quarantine(sha256)
             logger.error("stored blob failed verification; quarantined", metadata: ["medgrid.blob": "\(sha256.prefix(16))"])
             throw MedGridError(.integrity, "the coordinator's copy of blob \(sha256.prefix(12))… was corrupt and has been quarantined; submit the manifest again to upload it anew")
@@ -102,6 +105,8 @@ extension Coordinator {
         guard let plan = plans.values.first(where: { $0.datasetRoot == root }) ?? stored.first(where: { $0.plan.datasetRoot == root })?.plan else {
             throw MedGridError(.notFound, "no job has used dataset \(root.prefix(16))…")
         }
+        let project = try store.read { try $0.jobs() }.first { $0.plan.datasetRoot == root }?.project ?? ""
+        let blobs = (try? keys.datasetKeyID(project: project, root: root)).flatMap { $0 }.flatMap { try? keys.blobStore(keyID: $0) } ?? self.blobs
         var corrupt: [String] = [], missing: [String] = []
         for f in plan.inventory.files {
             if !blobs.contains(f.sha256) { missing.append(f.path); continue }

@@ -16,6 +16,9 @@ extension Coordinator: CoordinatorLink {
         try store.write { tx in try tx.upsertWorker(name: request.worker, labels: request.labels, slots: request.slots, now: t) }
         try apply(decisions, touched: [])
         logger.info("worker registered", metadata: ["medgrid.worker": "\(request.worker)", "medgrid.slots": "\(request.slots)"])
+        // A worker that was away during purges drops every purged file it may still cache.
+        let purged = try store.read { try $0.purgedBlobs() }
+        if !purged.isEmpty { pendingPurges[request.worker, default: []].formUnion(purged) }
         wakeAll()
         return WorkerProtocol.Registered(heartbeatInterval: configuration.scheduler.heartbeatInterval, leaseTTL: configuration.scheduler.leaseTTL)
     }
@@ -68,7 +71,8 @@ extension Coordinator: CoordinatorLink {
         let known = scheduler.connectedWorkers.contains(request.worker)
         _ = scheduler.heartbeat(worker: request.worker, now: now)
         let stop = stops.removeValue(forKey: request.worker) ?? []
-        return WorkerProtocol.HeartbeatReply(stop: stop.sorted().map(\.description), known: known)
+        let purge = known ? pendingPurges.removeValue(forKey: request.worker).map { $0.sorted() } : nil
+        return WorkerProtocol.HeartbeatReply(stop: stop.sorted().map(\.description), known: known, purge: purge)
     }
 
     /// Records a batch of results; a job they end is answered once its report is stored.

@@ -32,8 +32,13 @@ public actor Coordinator {
     }
 
     public nonisolated let store: Store
-    /// Uploaded dataset files, content-addressed and zstd-compressed at rest.
+    /// Dataset files uploaded before data keys existed (plain zstd at rest); new uploads go to the sealed
+    /// store of their dataset's key (``keys``).
     public nonisolated let blobs: BlobStore
+    /// Data keys (one per dataset of a project, wrapped), the sealed stores they open, and the signing key.
+    public nonisolated let keys: CoordinatorKeys
+    /// Hashes purged that each connected worker has not yet been told about (sent with its heartbeat).
+    var pendingPurges: [String: Set<String>] = [:]
     /// Each project's quota use, stored and streaming (uploads claim their bytes as they arrive).
     nonisolated let quotas: ProjectQuotas
     nonisolated let stateDirectory: URL
@@ -63,6 +68,7 @@ public actor Coordinator {
     public init(stateDirectory: URL, suite: any KernelSuite, configuration: Configuration = .init(), logger: Logger) throws {
         self.store = try Store(stateDirectory: stateDirectory)
         self.blobs = try BlobStore(directory: stateDirectory.appendingPathComponent("blobs"))
+        self.keys = try CoordinatorKeys(stateDirectory: stateDirectory, store: store)
         self.quotas = ProjectQuotas(quota: configuration.projectQuotaBytes) { [store] project in try store.read { try $0.projectBytes(project) } }
         self.stateDirectory = stateDirectory
         self.suite = suite

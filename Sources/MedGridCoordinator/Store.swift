@@ -22,6 +22,8 @@ public final class Store: Sendable {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted rows are overwritten with zeros, so a purge leaves no copy in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
@@ -145,7 +147,36 @@ public final class Store: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
                 """)
         }
+        // Crypto-shredding: one data key per dataset of a project, wrapped by the coordinator's key; which
+        // blobs each dataset holds; the purges done (with their certificates); hashes purged, for workers.
+        m.registerMigration("v8-dataset-keys-purges") { db in
+            try db.execute(sql: """
+                CREATE TABLE dataset_keys (
+                    key_id TEXT PRIMARY KEY, project TEXT NOT NULL, root TEXT NOT NULL, wrapped BLOB, wrap_version INTEGER NOT NULL,
+                    inventory TEXT NOT NULL, created_at REAL NOT NULL, purged_at REAL, purged_by TEXT);
+                CREATE UNIQUE INDEX dataset_keys_live ON dataset_keys(project, root) WHERE purged_at IS NULL;
+                CREATE TABLE dataset_blobs (key_id TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (key_id, sha256));
+                CREATE TABLE purges (
+                    seq INTEGER PRIMARY KEY, at REAL NOT NULL, target TEXT NOT NULL, project TEXT NOT NULL, root TEXT,
+                    purged_by TEXT NOT NULL, certificate TEXT NOT NULL);
+                CREATE TABLE purged_blobs (sha256 TEXT PRIMARY KEY, purged_at REAL NOT NULL);
+                """)
+        }
         return m
+    }
+
+    /// After a purge: copies the write-ahead log into the database and truncates it, then rebuilds the file
+    /// (VACUUM), so neither the log nor free pages keep what was deleted.
+    public func compact() throws {
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                try db.execute(sql: "VACUUM")
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        } catch {
+            throw MedGridError(.io, "\(path): compacting after a purge failed", cause: error)
+        }
     }
 
     /// Runs `body` in one write transaction.

@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import MedGridCore
+import MedGridTransport
 
 /// The worker daemon's logic: registers, long-polls for lease batches, runs tasks in parallel slots,
 /// heartbeats, and uploads results in batches, keeping each result until the coordinator acknowledges it.
@@ -336,6 +337,10 @@ public actor Worker {
                 for key in reply.stop {
                     queue.removeAll { $0.key == key }
                     if let a = running[key] { await executor.stop(a) }
+                }
+                if let purged = reply.purge, !purged.isEmpty {
+                    let removed = purged.reduce(0) { $0 + (fetcher?.cache.removeAll(sha256: $1) ?? 0) }
+                    logger.info("dropped purged dataset files from the cache", metadata: ["medgrid.purged": "\(purged.count)", "medgrid.removed": "\(removed)"])
                 }
             } catch is CancellationError {
                 return

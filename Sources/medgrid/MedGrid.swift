@@ -22,7 +22,7 @@ struct MedGrid: AsyncParsableCommand {
         version: version,
         subcommands: [
             Run.self, Verify.self, Validate.self, Plan.self, Submit.self, Status.self, Report.self, Cancel.self, Workers.self,
-            Dataset.self, ProjectCommand.self, Kernel.self, LeaderboardCommand.self, RankCommand.self, TLS.self, CoordinatorCommand.self, WorkerCommand.self, Executor.self, AuditCommand.self, DICOMCommand.self,
+            Dataset.self, ProjectCommand.self, Kernel.self, LeaderboardCommand.self, RankCommand.self, TLS.self, CoordinatorCommand.self, WorkerCommand.self, Executor.self, AuditCommand.self, DICOMCommand.self, PurgeCommand.self,
         ]
     )
 }

@@ -186,8 +186,8 @@ struct ClusterFaultTests {
             .compactMap { $0 as? URL }.first { $0.path.contains(cachedFile.sha256) && $0.lastPathComponent == "phantom_002.nii.gz" })
         try flip(cachedURL, at: 300)
         let storedFile = try #require(dataset.file("labelsTr/phantom_005.nii.gz"))
-        let storedURL = try #require(server.coordinator.blobs.compressedFile(storedFile.sha256))
-        try flip(storedURL, at: 20)
+        let storedURL = try #require(server.coordinator.storedFile(storedFile.sha256))
+        try flip(storedURL, at: 40)  // inside the first sealed segment
 
         // Submitting again: the coordinator finds its copy corrupt and asks for it; the worker refetches.
         let (second, reuploaded) = try await submit("Jobs/quickstart.yaml", to: server, as: user, in: ws)

@@ -127,7 +127,7 @@ struct TrustBoundaryTests {
         let target = try #require(inventory.files.first { $0.path.hasSuffix(".nii.gz") })
         let fake = ws.appendingPathComponent("fake.bin")
         try Data("not the file".utf8).write(to: fake)
-        let e = await #expect(throws: MedGridError.self) { try await bobs.upload(fileAt: fake, sha256: target.sha256) }
+        let e = await #expect(throws: MedGridError.self) { try await bobs.upload(fileAt: fake, sha256: target.sha256, dataset: inventory.root) }
         #expect(e?.code == .conflict && e?.message.contains("refused") == true, "\(e?.message ?? "")")
         let again: API.DatasetNeeds = try await bobs.call(.POST, "/v1/datasets", body: API.DatasetOffer(inventory: inventory))
         #expect(again.missing.contains(target.sha256))

@@ -19,6 +19,15 @@ struct UploadLimitTests {
 
     enum Binding: String, CaseIterable, Sendable { case maxBlobSize, projectQuota }
 
+    /// Offers a dataset of the given files (hash, size) to `user`'s personal project; returns its root.
+    func offer(_ server: TestServer, _ user: String, _ files: [(String, Int64)]) async throws -> String {
+        let inventory = DatasetInventory(files: files.enumerated().map { DatasetInventory.File(path: "f\($0.offset).bin", sha256: $0.element.0, size: $0.element.1) })
+        let client = try server.client(.user, user)
+        let _: API.DatasetNeeds = try await client.call(.POST, "/v1/datasets", body: API.DatasetOffer(inventory: inventory))
+        await client.shutdown()
+        return inventory.root
+    }
+
     @Test("A 10 GB run of zeros compressed to about 1 MB is refused with 413 at the limit, without filling the disk",
           arguments: Binding.allCases)
     func zstdBombRefused(binding: Binding) async throws {
@@ -54,7 +63,8 @@ struct UploadLimitTests {
         let started = Date()
         // The name is any SHA-256: the upload must be stopped by its size, long before a hash could be checked.
         let sha = ContentHash.sha256(Data("ten gigabytes of zeros".utf8))
-        let reply = try await alice.send(.PUT, "/v1/blobs/\(sha)", headers: [("Content-Encoding", "zstd")], body: bomb)
+        let bombRoot = try await offer(server, "alice", [(sha, plainBytes)])
+        let reply = try await alice.send(.PUT, "/v1/blobs/\(sha)?dataset=\(bombRoot)", headers: [("Content-Encoding", "zstd")], body: bomb)
         let elapsed = Date().timeIntervalSince(started)
         sampler.cancel()
         _ = await sampler.value
@@ -72,7 +82,7 @@ struct UploadLimitTests {
         // Nothing is left: no partial file, no blob.
         let tmp = state.appendingPathComponent("blobs/tmp")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? []).isEmpty)
-        #expect(!server.coordinator.blobs.contains(sha))
+        #expect(!server.coordinator.storesBlob(sha))
         #expect(directorySize(state) - baseline < 4 << 20)
 
         // The coordinator still serves: a normal upload afterwards is stored.
@@ -81,8 +91,9 @@ struct UploadLimitTests {
         let url = files.appendingPathComponent("file.bin")
         try plain.write(to: url)
         let client = try server.client(.user, "alice")
-        try await client.upload(fileAt: url, sha256: ContentHash.sha256(plain))
-        #expect(server.coordinator.blobs.contains(ContentHash.sha256(plain)))
+        let root = try await offer(server, "alice", [(ContentHash.sha256(plain), Int64(plain.count))])
+        try await client.upload(fileAt: url, sha256: ContentHash.sha256(plain), dataset: root)
+        #expect(server.coordinator.storesBlob(ContentHash.sha256(plain)))
 
         await client.shutdown()
         await alice.shutdown()
@@ -106,32 +117,35 @@ struct UploadLimitTests {
         }
         let client = try server.client(.user, "alice")
 
-        // zstd on the wire (what `medgrid submit` sends).
+        // zstd on the wire (what `medgrid submit` sends), after offering the dataset the files belong to.
         let (first, firstSHA) = try randomFile("first", 3 << 20)
-        try await client.upload(fileAt: first, sha256: firstSHA)
-        #expect(server.coordinator.blobs.contains(firstSHA))
+        let (second, secondSHA) = try randomFile("second", 3 << 20)
+        let small = Data("a small plain file\n".utf8)
+        let offered = [(firstSHA, Int64(3 << 20)), (secondSHA, Int64(3 << 20)), (ContentHash.sha256(small), Int64(small.count))]
+        let root = try await offer(server, "alice", offered)
+        try await client.upload(fileAt: first, sha256: firstSHA, dataset: root)
+        #expect(server.coordinator.storesBlob(firstSHA))
 
         // Plain bytes, no Content-Encoding.
         let alice = try RawAPIClient(server: server, role: .user, name: "alice")
-        let small = Data("a small plain file\n".utf8)
-        let plainReply = try await alice.send(.PUT, "/v1/blobs/\(ContentHash.sha256(small))", body: small)
+        let plainReply = try await alice.send(.PUT, "/v1/blobs/\(ContentHash.sha256(small))?dataset=\(root)", body: small)
         #expect(plainReply.status == 201, "\(plainReply.body)")
-        #expect(server.coordinator.blobs.contains(ContentHash.sha256(small)))
+        #expect(server.coordinator.storesBlob(ContentHash.sha256(small)))
 
         // 3 MiB more does not fit in the 2 MiB left of alice's 5 MiB.
-        let (second, secondSHA) = try randomFile("second", 3 << 20)
-        let error = await #expect(throws: MedGridError.self) { try await client.upload(fileAt: second, sha256: secondSHA) }
+        let error = await #expect(throws: MedGridError.self) { try await client.upload(fileAt: second, sha256: secondSHA, dataset: root) }
         #expect(error?.message.contains("413") == true, "\(String(describing: error))")
         #expect(error?.message.contains("remaining quota") == true, "\(String(describing: error))")
-        #expect(!server.coordinator.blobs.contains(secondSHA))
+        #expect(!server.coordinator.storesBlob(secondSHA))
 
         // Another user's project has its own quota.
         let bob = try server.client(.user, "bob")
-        try await bob.upload(fileAt: second, sha256: secondSHA)
-        #expect(server.coordinator.blobs.contains(secondSHA))
+        let bobsRoot = try await offer(server, "bob", [(secondSHA, Int64(3 << 20))])
+        try await bob.upload(fileAt: second, sha256: secondSHA, dataset: bobsRoot)
+        #expect(server.coordinator.storesBlob(secondSHA))
 
         // Knowing a stored blob's hash is not enough: the upload must carry its content.
-        let forged = try await alice.send(.PUT, "/v1/blobs/\(secondSHA)", body: Data("not the content".utf8))
+        let forged = try await alice.send(.PUT, "/v1/blobs/\(secondSHA)?dataset=\(root)", body: Data("not the content".utf8))
         #expect(forged.status == 409, "\(forged.body)")
 
         for c in [client, bob] { await c.shutdown() }
@@ -157,6 +171,7 @@ struct UploadLimitTests {
         // Each upload sends its first half, then waits until all three have sent theirs: every upload
         // starts while the project holds nothing, so each alone fits in the quota. Before uploads claimed
         // their bytes as they arrived, all three were stored: 6 MiB in a 5 MiB quota.
+        let raceRoot = try await offer(server, "alice", files.map { (ContentHash.sha256($0), Int64($0.count)) })
         let halfSent = LargestSample(0)
         let clients = try (0..<3).map { _ in try RawAPIClient(server: server, role: .user, name: "alice") }
         let outcomes = await withTaskGroup(of: (Int, Int?).self) { group in
@@ -176,7 +191,7 @@ struct UploadLimitTests {
                             continuation.finish()
                         }
                     }
-                    let status = try? await clients[n].stream(.PUT, "/v1/blobs/\(ContentHash.sha256(file))", body: body)
+                    let status = try? await clients[n].stream(.PUT, "/v1/blobs/\(ContentHash.sha256(file))?dataset=\(raceRoot)", body: body)
                     return (n, status)
                 }
             }
@@ -185,7 +200,7 @@ struct UploadLimitTests {
             return all
         }
         let stored = try server.coordinator.store.read { try $0.projectBytes("user-alice") }
-        let kept = files.filter { server.coordinator.blobs.contains(ContentHash.sha256($0)) }.count
+        let kept = files.filter { server.coordinator.storesBlob(ContentHash.sha256($0)) }.count
         #expect(stored <= quota, "project user-alice stores \(stored) bytes with a quota of \(quota); outcomes \(outcomes)")
         #expect(kept <= 2 && Int64(kept * size) == stored, "\(kept) files kept, \(stored) bytes recorded; outcomes \(outcomes)")
         for (n, status) in outcomes where status != 201 {
@@ -195,10 +210,10 @@ struct UploadLimitTests {
         #expect(outcomes.values.filter { $0 == 201 }.count == kept)
 
         // The refused uploads gave their claims back: what still fits in the quota is accepted.
-        let refused = files.filter { !server.coordinator.blobs.contains(ContentHash.sha256($0)) }
+        let refused = files.filter { !server.coordinator.storesBlob(ContentHash.sha256($0)) }
         let fits = Int((quota - stored) / Int64(size))
         for file in refused.prefix(fits) {
-            let reply = try await clients[0].send(.PUT, "/v1/blobs/\(ContentHash.sha256(file))", body: file)
+            let reply = try await clients[0].send(.PUT, "/v1/blobs/\(ContentHash.sha256(file))?dataset=\(raceRoot)", body: file)
             #expect(reply.status == 201, "\(reply.body)")
         }
         #expect(try server.coordinator.store.read { try $0.projectBytes("user-alice") } == Int64(min(3, kept + fits) * size))

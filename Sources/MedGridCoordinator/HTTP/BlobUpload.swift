@@ -135,16 +135,16 @@ func byteText(_ bytes: Int64) -> String {
 extension BlobStore {
     /// Writes a blob's plain bytes to a file, checking them against the hash.
     func extract(_ sha256: String, to url: URL) throws {
-        guard let source = compressedFile(sha256), let input = FileHandle(forReadingAtPath: source.path) else {
+        guard compressedFile(sha256) != nil else {
             throw MedGridError(.notFound, "no blob \(sha256.prefix(12))… in the store")
         }
-        defer { try? input.close() }
+        let input = try openStored(sha256)
         FileManager.default.createFile(atPath: url.path, contents: nil)
         guard let output = FileHandle(forWritingAtPath: url.path) else { throw MedGridError(.io, "\(url.path): cannot write") }
         defer { try? output.close() }
         var hasher = SHA256()
         let decompressor = try ZstdStreamDecompressor(limit: 1 << 40, name: "blob \(sha256.prefix(12))")
-        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+        while let chunk = try input.next() {
             try decompressor.decompress(chunk) { plain in
                 hasher.update(data: plain)
                 try output.write(contentsOf: plain)

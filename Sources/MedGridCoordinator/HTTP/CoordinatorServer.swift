@@ -243,16 +243,32 @@ public struct CoordinatorServer: Sendable {
                 return jsonResponse(try await c.verifyDataset(root: body.root, for: who))
             }
         }
+        router.post("/v1/purge") { req, ctx in
+            try await respond {
+                let who = try await caller(ctx, users, "purge")
+                let body = try await req.decode(as: API.PurgeRequest.self, context: ctx)
+                let certificate = try await c.purge(body, for: who)
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: Data(certificate.utf8))))
+            }
+        }
         router.put("/v1/blobs/{sha}") { req, ctx in
             try await respond {
                 let who = try await caller(ctx, users, "upload dataset files")
                 let sha = try ctx.parameters.require("sha")
                 let project = try await c.project(req.uri.queryParameters.get("project"), for: who, to: "upload to")
+                guard let rootText = req.uri.queryParameters.get("dataset") else {
+                    throw MedGridError(.invalidInput, "PUT /v1/blobs/{sha}: query parameter dataset (the Merkle root of the offered dataset) is missing")
+                }
+                let root = String(rootText)
+                let (keyID, sealed) = try c.datasetStore(project: project, root: root)
+                guard try c.store.read({ try $0.datasetKey(id: keyID) })?.inventory.files.contains(where: { $0.sha256 == sha }) == true else {
+                    throw MedGridError(.invalidInput, "blob \(sha.prefix(16))… is not a file of dataset \(root.prefix(16))… as offered")
+                }
                 let compressed = req.headers[.contentEncoding] == "zstd"
                 let claim = try c.quotas.startUpload(to: project)
                 let limits = UploadLimits(maxBlobBytes: c.configuration.maxBlobBytes, remainingQuotaBytes: try c.remainingQuota(of: project))
-                let record = try await BlobUpload.receive(req.body, sha256: sha, compressed: compressed, into: c.blobs, limits: limits, claim: claim)
-                try await c.recordUpload(record, project: project, claim: claim)
+                let record = try await BlobUpload.receive(req.body, sha256: sha, compressed: compressed, into: sealed, limits: limits, claim: claim)
+                try await c.recordUpload(record, project: project, keyID: keyID, claim: claim)
                 metrics.bytesReceived.increment(by: record.storedSize)
                 return jsonResponse(record, status: .created)
             }
@@ -261,24 +277,31 @@ public struct CoordinatorServer: Sendable {
             try await respond {
                 let who = try await ctx.require(workers.union([.admin]), for: "download dataset files")
                 let sha = try ctx.parameters.require("sha")
-                if who.role == .worker, await !c.workerMayFetch(who.name, sha256: sha) {
-                    try await c.refuse(Caller(who), "download", "blob \(sha.prefix(16))…: it holds no lease on a task that reads it", job: nil)
-                    throw MedGridError(.notFound, "no blob \(sha.prefix(16))… for worker \(who.name): it holds no lease on a task that reads it")
+                let source: BlobStore?
+                if who.role == .worker {
+                    source = try await c.blobSource(forWorker: who.name, sha256: sha)
+                    if source == nil {
+                        try await c.refuse(Caller(who), "download", "blob \(sha.prefix(16))…: it holds no lease on a task that reads it", job: nil)
+                        throw MedGridError(.notFound, "no blob \(sha.prefix(16))… for worker \(who.name): it holds no lease on a task that reads it")
+                    }
+                } else if let project = req.uri.queryParameters.get("project"), let root = req.uri.queryParameters.get("dataset") {
+                    source = try c.datasetStore(project: String(project), root: String(root)).store
+                } else {
+                    source = c.blobs
                 }
-                try await c.ensureVerified(sha)
-                guard let file = c.blobs.compressedFile(sha) else {
+                guard let blobs = source, blobs.contains(sha) else {
                     throw MedGridError(.notFound, "no blob \(sha.prefix(16))… on this coordinator")
                 }
+                try await c.ensureVerified(sha, in: blobs, keyID: blobs.directory.lastPathComponent)
                 try c.audit(Caller(who), project: "", action: "download", object: "blob \(sha.prefix(16))…")
-                // zstd on the wire when the client accepts it (the stored file as is); plain bytes otherwise.
+                // zstd on the wire when the client accepts it (the stored frame, unsealed); plain bytes otherwise.
                 let zstd = (req.headers[.acceptEncoding] ?? "").contains("zstd")
-                let size = zstd ? (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil : c.blobs.size(sha).map { Int($0.plain) }
+                let size = zstd ? (!blobs.isSealed ? blobs.size(sha).map { Int($0.stored) } : nil) : blobs.size(sha).map { Int($0.plain) }
                 let counter = metrics.bytesServed
+                let reader = try OffPool.Box(blobs.openStored(sha))
                 let body = ResponseBody(contentLength: size) { writer in
-                    guard let handle = FileHandle(forReadingAtPath: file.path) else { throw MedGridError(.io, "cannot open blob \(sha.prefix(16))…") }
-                    defer { try? handle.close() }
                     let decompressor = zstd ? nil : try ZstdStreamDecompressor(limit: 1 << 40, name: "blob \(sha.prefix(12))")
-                    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    while let chunk = try reader.value.next() {
                         if let decompressor {
                             var plain: [Data] = []
                             try decompressor.decompress(chunk) { plain.append($0) }

@@ -31,6 +31,16 @@ final class ProjectQuotas: Sendable {
         }
     }
 
+    /// Gives back `bytes` of a project's stored total (a purge destroyed them).
+    func release(_ project: String, bytes: Int64) {
+        uses.withLock { uses in
+            if var use = uses[project] {
+                use.stored = max(0, use.stored - bytes)
+                uses[project] = use
+            }
+        }
+    }
+
     /// Starts one upload's claim on `project`.
     func startUpload(to project: String) throws -> Claim {
         // Read the stored total now, so a claim never works from a total read after other uploads began.

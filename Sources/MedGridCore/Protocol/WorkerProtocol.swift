@@ -63,9 +63,12 @@ public enum WorkerProtocol {
         public var stop: [String]
         /// False when the coordinator does not know the worker (it should register again).
         public var known: Bool
-        public init(stop: [String], known: Bool) {
+        /// Content hashes purged since the last heartbeat: the worker deletes its cached copies.
+        public var purge: [String]?
+        public init(stop: [String], known: Bool, purge: [String]? = nil) {
             self.stop = stop
             self.known = known
+            self.purge = purge
         }
     }
 

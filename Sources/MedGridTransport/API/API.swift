@@ -55,6 +55,21 @@ public enum API {
 
     /// `POST /v1/datasets`: the files a client wants to use in a project; the reply lists the blobs to
     /// upload (every file the project does not hold yet, whatever other projects hold).
+    /// `POST /v1/purge`: destroy a dataset (by Merkle root, a prefix of at least 8 hex digits, or the
+    /// location it was registered at) or a job, with everything derived from it. Admins only.
+    public struct PurgeRequest: Codable, Sendable {
+        /// `dataset` or `job`.
+        public var target: String
+        public var id: String
+        /// The project, when a dataset is in several.
+        public var project: String?
+        public init(target: String, id: String, project: String? = nil) {
+            self.target = target
+            self.id = id
+            self.project = project
+        }
+    }
+
     public struct DatasetOffer: Codable, Sendable {
         public var inventory: DatasetInventory
         /// The project the files are for (the manifest's `spec.project`); nil: the caller's personal project.

@@ -123,6 +123,17 @@ public final class BlobCache: @unchecked Sendable {
             expectedSize: expectedSize, compressed: compressed)
     }
 
+    /// Deletes every entry of content `sha256`, whatever its file name (a purge). Returns how many.
+    @discardableResult
+    public func removeAll(sha256: String) -> Int {
+        guard BlobName.isSHA256(sha256) else { return 0 }
+        let keys = lock.withLock { entries.keys.filter { $0.sha256 == sha256 } }
+        for key in keys { remove(sha256: key.sha256, fileName: key.fileName) }
+        let folder = directory.appendingPathComponent(String(sha256.prefix(2)), isDirectory: true).appendingPathComponent(sha256, isDirectory: true)
+        try? FileManager.default.removeItem(at: folder)
+        return keys.count
+    }
+
     /// Deletes one entry, if present.
     public func remove(sha256: String, fileName: String) {
         guard BlobName.isSHA256(sha256), BlobName.isFileName(fileName) else { return }

@@ -1,5 +1,5 @@
 public import Foundation
-import Crypto
+public import Crypto
 
 /// The coordinator's content-addressed store of dataset files, zstd-compressed at rest.
 ///
@@ -18,12 +18,19 @@ public final class BlobStore: Sendable {
     public let directory: URL
     /// The zstd level new blobs are written with.
     public let compressionLevel: Int32
+    /// When set, every blob is sealed at rest with this data key (``BlobSeal``, AES-256-GCM) and stored as
+    /// `<aa>/<sha256>.zst.sealed`: without the key the store's files are unreadable.
+    var sealingKey: SymmetricKey? { sealingKeyBytes.map { SymmetricKey(data: $0) } }
+    private let sealingKeyBytes: Data?
+    /// Whether blobs are sealed at rest.
+    public var isSealed: Bool { sealingKeyBytes != nil }
 
     /// Opens (creating if needed, mode 0700) the store at `directory`. Temporary files older than a day,
     /// left by a crash, are removed.
-    public init(directory: URL, compressionLevel: Int32 = Zstd.defaultLevel) throws {
+    public init(directory: URL, compressionLevel: Int32 = Zstd.defaultLevel, sealingKey: SymmetricKey? = nil) throws {
         self.directory = directory.standardizedFileURL
         self.compressionLevel = compressionLevel
+        self.sealingKeyBytes = sealingKey.map { $0.withUnsafeBytes { Data($0) } }
         try DataPlaneFiles.makeDirectory(self.directory)
         try DataPlaneFiles.makeDirectory(tempDirectory)
         DataPlaneFiles.removeStaleFiles(in: tempDirectory, olderThan: 24 * 3600)
@@ -35,7 +42,42 @@ public final class BlobStore: Sendable {
     /// The path of blob `sha256`; call only with a validated hash.
     func blobURL(_ sha256: String) -> URL {
         directory.appendingPathComponent(String(sha256.prefix(2)), isDirectory: true)
-            .appendingPathComponent("\(sha256).zst", isDirectory: false)
+            .appendingPathComponent(!isSealed ? "\(sha256).zst" : "\(sha256).zst.sealed", isDirectory: false)
+    }
+
+    /// Reads a stored blob's zstd bytes in chunks, opening the seal when the store is sealed.
+    public final class StoredReader {
+        let handle: FileHandle?
+        let url: URL
+        let sealed: BlobSeal.Reader?
+
+        init(store: BlobStore, sha256: String) throws {
+            url = store.blobURL(sha256)
+            if let key = store.sealingKey {
+                sealed = try BlobSeal.Reader(url: url, key: key, context: BlobSeal.context(sha256: sha256))
+                handle = nil
+            } else {
+                handle = try DataPlaneFiles.openForReading(url, what: "blob \(sha256)")
+                sealed = nil
+            }
+        }
+
+        deinit { try? handle?.close() }
+
+        /// The next chunk of zstd bytes, or nil at the end.
+        public func next() throws -> Data? {
+            if let sealed { return try sealed.next() }
+            guard let chunk = try handle?.read(upToCount: 1 << 20), !chunk.isEmpty else { return nil }
+            return chunk
+        }
+    }
+
+    /// A reader of blob `sha256`'s zstd bytes.
+    /// - Throws: ``DataPlaneError`` — `notFound`/`io` when it cannot be opened, `invalidInput` for a
+    ///   malformed hash, `integrity` (from ``StoredReader/next()``) when a sealed blob does not open.
+    public func openStored(_ sha256: String) throws -> StoredReader {
+        try BlobName.requireSHA256(sha256)
+        return try StoredReader(store: self, sha256: sha256)
     }
 
     // MARK: Adding blobs
@@ -136,6 +178,13 @@ public final class BlobStore: Sendable {
             return BlobRecord(sha256: sha256, size: plainSize, storedSize: existing)
         }
         try DataPlaneFiles.makeDirectory(destination.deletingLastPathComponent())
+        if let sealingKey {
+            let sealedURL = tempURL.appendingPathExtension("sealed")
+            defer { DataPlaneFiles.removeIfPresent(sealedURL) }
+            try BlobSeal.seal(fileAt: tempURL, to: sealedURL, key: sealingKey, context: BlobSeal.context(sha256: sha256))
+            try DataPlaneFiles.moveAtomically(sealedURL, to: destination)
+            return BlobRecord(sha256: sha256, size: plainSize, storedSize: DataPlaneFiles.fileSize(destination) ?? compressor.bytesOut)
+        }
         try DataPlaneFiles.moveAtomically(tempURL, to: destination)
         moved = true
         return BlobRecord(sha256: sha256, size: plainSize, storedSize: compressor.bytesOut)
@@ -160,10 +209,9 @@ public final class BlobStore: Sendable {
     /// Reads only the frame header.
     public func size(_ sha256: String) -> (plain: Int64, stored: Int64)? {
         guard let url = compressedFile(sha256), let stored = DataPlaneFiles.fileSize(url),
-              let handle = try? DataPlaneFiles.openForReading(url, what: "blob \(sha256)")
+              let reader = try? openStored(sha256)
         else { return nil }
-        defer { try? handle.close() }
-        guard let header = try? handle.read(upToCount: 18),
+        guard let header = (try? reader.next()).flatMap({ $0 }).map({ $0.prefix(18) }),
               let plain = Zstd.contentSize(ofFrameStartingWith: header), plain <= UInt64(Int64.max)
         else { return nil }
         return (Int64(plain), stored)
@@ -174,17 +222,15 @@ public final class BlobStore: Sendable {
     ///   something else (quarantine it and fetch it again); `notFound`; `io`; `invalidInput`.
     public func verify(_ sha256: String) throws {
         try BlobName.requireSHA256(sha256)
-        let url = blobURL(sha256)
-        let handle = try DataPlaneFiles.openForReading(url, what: "blob \(sha256)")
-        defer { try? handle.close() }
+        let reader = try openStored(sha256)
         var hasher = SHA256()
         do {
             let decompressor = try ZstdStreamDecompressor(limit: .max, name: "blob \(sha256)")
-            try DataPlaneFiles.forEachChunk(of: handle, url) { chunk in
+            while let chunk = try reader.next() {
                 try decompressor.decompress(chunk) { hasher.update(data: $0) }
             }
             try decompressor.finish()
-        } catch let error as DataPlaneError where [.corrupt, .truncated, .tooLarge].contains(error.code) {
+        } catch let error as DataPlaneError where [.corrupt, .truncated, .tooLarge, .integrity].contains(error.code) {
             throw DataPlaneError(.integrity, "blob \(sha256) is damaged at rest: \(error.message)", cause: error)
         }
         let actual = hasher.finalize().lowercaseHex
@@ -202,7 +248,7 @@ public final class BlobStore: Sendable {
         guard let url = compressedFile(sha256), (try? DataPlaneFiles.makeDirectory(corruptDirectory)) != nil
         else { return nil }
         let stamp = Int64(Date().timeIntervalSince1970 * 1000)
-        let destination = corruptDirectory.appendingPathComponent("\(sha256).\(stamp).zst", isDirectory: false)
+        let destination = corruptDirectory.appendingPathComponent("\(sha256).\(stamp).\(url.pathExtension)", isDirectory: false)
         return (try? DataPlaneFiles.moveAtomically(url, to: destination)) != nil ? destination : nil
     }
 

@@ -89,10 +89,13 @@ public final class CoordinatorClient: Sendable {
 
     // MARK: Blobs
 
-    /// Uploads one file, zstd-compressed on the wire, streamed from disk.
-    /// Uploads one dataset file for a project (nil: the caller's personal project), zstd-compressed.
-    public func upload(fileAt url: URL, sha256: String, project: String? = nil) async throws {
-        var request = HTTPClientRequest(url: baseURL + "/v1/blobs/\(sha256)" + (project.map { "?project=\($0)" } ?? ""))
+    /// Uploads one file of an offered dataset (by its Merkle root) for a project (nil: the caller's personal
+    /// project), zstd-compressed on the wire, streamed from disk. The coordinator seals it at rest under the
+    /// dataset's data key.
+    public func upload(fileAt url: URL, sha256: String, dataset root: String, project: String? = nil) async throws {
+        var query = ["dataset=\(root)"]
+        if let project { query.append("project=\(project)") }
+        var request = HTTPClientRequest(url: baseURL + "/v1/blobs/\(sha256)?" + query.joined(separator: "&"))
         request.method = .PUT
         request.headers.add(name: "Content-Encoding", value: "zstd")
         request.headers.add(name: "Content-Type", value: "application/octet-stream")

@@ -134,27 +134,34 @@ struct LeaderboardCommand: AsyncParsableCommand {
                 if let next { try publish(next, project: project, store: store); show(next) }
                 return
             }
-            try display(versions)
+            try display(versions, purged: try store.read { try $0.purgedRoots(project: project) })
         }
     }
 
     /// Shows the versions read locally or from a coordinator: the history, one version, or the latest.
-    func display(_ versions: [LeaderboardVersion]) throws {
+    /// Versions over a purged dataset keep their rows (history is immutable) and are marked purged.
+    func display(_ versions: [LeaderboardVersion], purged: Set<String>) throws {
         guard let latest = versions.last, let name else { return }
         if history {
             for v in versions {
                 let moves = v.changes.map { c in "\(c.algorithm) \(c.previous.map(String.init) ?? "new")→\(c.current.map(String.init) ?? "gone")" }
-                print("v\(v.version): \(v.reason)\(moves.isEmpty ? "" : "; rank changes: " + moves.joined(separator: ", "))")
+                let mark = purged.contains(v.benchmark.datasetRoot) ? " [purged: its dataset was destroyed]" : ""
+                print("v\(v.version): \(v.reason)\(moves.isEmpty ? "" : "; rank changes: " + moves.joined(separator: ", "))\(mark)")
             }
             return
+        }
+        defer {
+            if purged.contains(latest.benchmark.datasetRoot) && !json {
+                print("\nnote: dataset \(latest.benchmark.datasetRoot.prefix(16))… was purged on instruction: these scores are kept as history, the data are destroyed (purged)")
+            }
         }
         if let version {
             guard let v = versions.first(where: { $0.version == version }) else {
                 throw MedGridError(.notFound, "leaderboard \(name) has versions 1 to \(latest.version), not \(version)")
             }
-            show(v)
+            show(v, purged: purged.contains(v.benchmark.datasetRoot))
         } else {
-            show(latest)
+            show(latest, purged: purged.contains(latest.benchmark.datasetRoot))
             let stale = latest.benchmark.metrics.filter { SegmentationMetricName.implementationVersion(of: $0) != latest.benchmark.metricImplementations[$0] }
             if !stale.isEmpty && !json {
                 print("\nnote: this build's implementation of \(stale.joined(separator: ", ")) differs from the one these scores used; run medgrid leaderboard \(name) --reevaluate")
@@ -202,11 +209,16 @@ struct LeaderboardCommand: AsyncParsableCommand {
         let project = chosen ?? Project.personal(Coordinator.localUser)
         try Project.validate(project)
         let reply: API.LeaderboardVersions = try await client.call(.GET, "/v1/leaderboards/\(project)/\(name)")
-        try display(reply.versions.map { try LeaderboardVersion(document: $0) })
+        let purged = Set(reply.versions.filter { $0["purged"]?.boolValue == true }.compactMap { $0["benchmark"]?["datasetRoot"]?.stringValue })
+        try display(reply.versions.map { try LeaderboardVersion(document: $0) }, purged: purged)
     }
 
-    func show(_ v: LeaderboardVersion) {
-        if json { print(CanonicalJSON.encode(v.document), terminator: "") } else { print(Leaderboard.table(v)) }
+    func show(_ v: LeaderboardVersion, purged: Bool = false) {
+        if json {
+            var document = v.document
+            if purged, case .object(var o) = document { o["purged"] = .bool(true); document = .object(o) }
+            print(CanonicalJSON.encode(document), terminator: "")
+        } else { print(Leaderboard.table(v)) }
     }
 
     func publish(_ v: LeaderboardVersion, project: String, store: Store) throws {

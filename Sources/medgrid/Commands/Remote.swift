@@ -32,7 +32,7 @@ struct Submit: AsyncParsableCommand {
                 guard let file = inventory.files.first(where: { $0.sha256 == sha }) else { continue }
                 let url = isDir.boolValue ? m.inputURL.appendingPathComponent(file.path) : m.inputURL
                 if !json { printError("uploading \(i + 1)/\(needs.missing.count): \(file.path) (\(file.size) bytes)") }
-                try await client.upload(fileAt: url, sha256: sha, project: m.project)
+                try await client.upload(fileAt: url, sha256: sha, dataset: inventory.root, project: m.project)
             }
             let text = try String(contentsOfFile: manifest, encoding: .utf8)
             let submitted: API.Submitted = try await client.call(
