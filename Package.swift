@@ -102,6 +102,7 @@ let package = Package(
             name: "MedGridWorker",
             dependencies: [
                 "MedGridCore", "MedGridKernels", "MedGridTransport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -93,7 +93,7 @@ extension Coordinator {
             }
             return (released, registrations, marks)
         }
-        for job in jobs { plans[job.id] = nil; rounds[job.id] = nil }
+        for job in jobs { plans[job.id] = nil; rounds[job.id] = nil; jobDataKeys[job.id] = nil }
         var sealed = (files: 0, bytes: Int64(0))
         if let key { sealed = try keys.destroy(keyID: key.keyID) }
         // Files uploaded before data keys existed are plain: delete those no other project holds.
@@ -147,6 +147,7 @@ extension Coordinator {
         try store.write { tx in try tx.purgeJob(id, by: "CN=\(caller.name)", now: t) }
         plans[id] = nil
         rounds[id] = nil
+        jobDataKeys[id] = nil
         let by = caller.auditActor
         let body: JSONValue = .object([
             "type": .string("medgrid certificate of destruction"),

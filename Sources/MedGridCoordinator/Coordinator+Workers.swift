@@ -39,6 +39,19 @@ extension Coordinator: CoordinatorLink {
         }
     }
 
+    /// The data key (base64) of a job's dataset, looked up once per job; nil for files stored before data
+    /// keys existed.
+    func dataKey(ofJob job: String, root: String) -> String? {
+        if let known = jobDataKeys[job] { return known }
+        guard let project = (try? store.read { try $0.job(job) })??.project,
+              let keyID = (try? keys.datasetKeyID(project: project, root: root)) ?? nil,
+              let key = try? keys.dataKeyBytes(keyID: keyID)
+        else { return nil }
+        let text = key.base64EncodedString()
+        jobDataKeys[job] = text
+        return text
+    }
+
     func assignment(_ ref: TaskRef, lease: Lease) -> TaskAssignment {
         let plan = plans[ref.job]!
         let task = plan.task(at: ref.index)
@@ -52,6 +65,7 @@ extension Coordinator: CoordinatorLink {
             unit: task.unit, inputs: task.inputs, datasetRoot: plan.datasetRoot,
             datasetLocation: plan.sharedFilesystem ? plan.inputLocation : nil,
             seed: plan.seed, timeoutSeconds: plan.timeoutSeconds)
+        if !plan.sharedFilesystem { a.dataKey = dataKey(ofJob: ref.job, root: plan.datasetRoot) }
         if let states, !states.isEmpty {
             a.round = round
             a.roundStates = states

@@ -39,6 +39,8 @@ public actor Coordinator {
     public nonisolated let keys: CoordinatorKeys
     /// Hashes purged that each connected worker has not yet been told about (sent with its heartbeat).
     var pendingPurges: [String: Set<String>] = [:]
+    /// Each remote job's data key (base64), sent with its assignments (forgotten when the job is purged).
+    var jobDataKeys: [String: String] = [:]
     /// Each project's quota use, stored and streaming (uploads claim their bytes as they arrive).
     nonisolated let quotas: ProjectQuotas
     nonisolated let stateDirectory: URL

@@ -120,6 +120,15 @@ public final class CoordinatorKeys: @unchecked Sendable {
         }
     }
 
+    /// The raw bytes of a live data key (sent to workers holding a lease on the dataset's tasks).
+    public func dataKeyBytes(keyID: String) throws -> Data {
+        _ = try blobStore(keyID: keyID)  // unwraps and checks it is live
+        return try lock.withLock {
+            guard let key = unwrapped[keyID] else { throw MedGridError(.notFound, "dataset key \(keyID) was purged") }
+            return key.withUnsafeBytes { Data($0) }
+        }
+    }
+
     /// The live key ID of a project's dataset, or nil.
     public func datasetKeyID(project: String, root: String) throws -> String? {
         try store.read { try $0.liveDatasetKey(project: project, root: root) }?.keyID

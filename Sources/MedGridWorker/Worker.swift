@@ -226,6 +226,7 @@ public actor Worker {
             return await executor.execute(a)
         }
         guard let fetcher, a.datasetLocation == nil else { return await executor.execute(a) }
+        defer { fetcher.release(a) }
         do {
             return await executor.execute(try await fetcher.prepare(a))
         } catch {

@@ -183,7 +183,8 @@ struct ClusterFaultTests {
         let dataset = try DatasetInventory.scan(ws.appendingPathComponent("Datasets/phantom"))
         let cachedFile = try #require(dataset.file("imagesTr/phantom_002.nii.gz"))
         let cachedURL = try #require(FileManager.default.enumerator(at: cacheDir, includingPropertiesForKeys: nil)?
-            .compactMap { $0 as? URL }.first { $0.path.contains(cachedFile.sha256) && $0.lastPathComponent == "phantom_002.nii.gz" })
+            .compactMap { $0 as? URL }.first { $0.path.contains(cachedFile.sha256) && $0.lastPathComponent == "phantom_002.nii.gz.sealed" })
+        let sealedBefore = try Data(contentsOf: cachedURL)
         try flip(cachedURL, at: 300)
         let storedFile = try #require(dataset.file("labelsTr/phantom_005.nii.gz"))
         let storedURL = try #require(server.coordinator.storedFile(storedFile.sha256))
@@ -194,7 +195,9 @@ struct ClusterFaultTests {
         #expect(reuploaded == 1)
         try await waitUntil { await server.coordinator.jobStatus(second)?.isTerminal == true }
         #expect(try await server.coordinator.report(second) == report)
-        #expect(try ContentHash.sha256(fileAt: cachedURL).hash == cachedFile.sha256, "the cache holds a good copy again")
+        // The damaged entry did not open (sealed entries are authenticated), so it was fetched and sealed anew.
+        #expect(FileManager.default.fileExists(atPath: cachedURL.path), "the cache holds a copy again")
+        #expect((try? Data(contentsOf: cachedURL)).map { $0 != sealedBefore && $0.count == sealedBefore.count } == true, "a fresh seal (new nonce), not the damaged bytes")
         running.cancel()
         _ = try? await running.value
         await client.shutdown()

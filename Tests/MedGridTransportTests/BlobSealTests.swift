@@ -70,4 +70,23 @@ struct BlobSealTests {
             #expect(throws: DataPlaneError.self, "\(mutation) must be refused") { _ = try readAll(url, key, context) }
         }
     }
+
+    @Test("a worker's sealed cache entry opens only with its data key, into the task's folder; with another key it is dropped")
+    func sealedCacheEntry() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sealed-cache-\(UUID().uuidString)")
+        let cache = try BlobCache(directory: dir.appendingPathComponent("cache"), maxBytes: 1 << 30)
+        let key = SymmetricKey(size: .bits256)
+        let plain = bytes(300_000, seed: 5)
+        let sha = ContentHash.sha256(plain)
+        let insertion = try cache.beginInsert(sha256: sha, fileName: "case.nii", compressed: false, sealingKey: key)
+        try insertion.append(plain)
+        let entry = try insertion.commit()
+        #expect(entry.lastPathComponent == "case.nii.sealed")
+        #expect(try Data(contentsOf: entry).range(of: plain.subdata(in: 1000..<1064)) == nil, "plaintext in the cache")
+        #expect(cache.lookup(sha256: sha, fileName: "case.nii") == nil, "a sealed entry is not served as a plain one")
+        let opened = try #require(cache.openSealed(sha256: sha, fileName: "case.nii", key: key, into: dir.appendingPathComponent("task")))
+        #expect(try Data(contentsOf: opened) == plain)
+        #expect(cache.openSealed(sha256: sha, fileName: "case.nii", key: SymmetricKey(size: .bits256), into: dir.appendingPathComponent("task2")) == nil)
+        #expect(!FileManager.default.fileExists(atPath: entry.path), "an entry that does not open is dropped, to be fetched again")
+    }
 }

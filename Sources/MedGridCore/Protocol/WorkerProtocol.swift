@@ -114,6 +114,9 @@ public struct TaskAssignment: Codable, Sendable, Hashable {
     public var benchmark: BenchmarkScoring?
     /// Set by the worker: where each input (by dataset path) sits in its verified cache.
     public var localFiles: [String: String]?
+    /// The dataset's data key (base64), for inputs fetched by hash: the worker keeps its cached copies sealed
+    /// under it, so that they become unreadable once the dataset is purged. Never passed to the executor.
+    public var dataKey: String?
     /// For a multi-round job: the round, and per iterative step the state the coordinator broadcast.
     public var round: Int?
     public var roundStates: [String: JSONValue]?

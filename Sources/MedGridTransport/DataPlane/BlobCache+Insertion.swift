@@ -1,5 +1,5 @@
 public import Foundation
-import Crypto
+public import Crypto
 
 extension BlobCache {
     /// A file being added to the cache: chunks in (zstd-compressed or plain), hashed on the way to a
@@ -17,10 +17,12 @@ extension BlobCache {
         private let tempURL: URL
         private var output: FileHandle?
         private var done = false
+        private let sealingKey: Data?
 
-        init(cache: BlobCache, key: Key, expectedSize: Int64?, compressed: Bool) throws {
+        init(cache: BlobCache, key: Key, expectedSize: Int64?, compressed: Bool, sealingKey: Data? = nil) throws {
             self.cache = cache
             self.key = key
+            self.sealingKey = sealingKey
             self.expectedSize = expectedSize
             decompressor = compressed
                 ? try ZstdStreamDecompressor(limit: expectedSize ?? .max, name: "download of \(key.sha256)")
@@ -75,6 +77,16 @@ extension BlobCache {
             guard actual == key.sha256 else {
                 throw DataPlaneError(
                     .integrity, "download of \(key.sha256): content hashes to \(actual); not cached")
+            }
+            if let sealingKey {
+                // Kept sealed under the dataset's data key: a purge (which destroys the key) leaves it unreadable.
+                let sealedURL = tempURL.appendingPathExtension("sealed")
+                defer { DataPlaneFiles.removeIfPresent(sealedURL) }
+                try BlobSeal.seal(fileAt: tempURL, to: sealedURL, key: SymmetricKey(data: sealingKey), context: BlobSeal.context(sha256: key.sha256))
+                let url = try cache.install(sealedURL, as: key, size: DataPlaneFiles.fileSize(sealedURL) ?? plainBytes)
+                done = true
+                DataPlaneFiles.removeIfPresent(tempURL)
+                return url
             }
             let url = try cache.install(tempURL, as: key, size: plainBytes)
             done = true

@@ -1,4 +1,5 @@
 public import Foundation
+public import Crypto
 
 #if canImport(Glibc)
 import Glibc
@@ -113,14 +114,59 @@ public final class BlobCache: @unchecked Sendable {
     ///   - compressed: true when the chunks are a zstd stream (`Content-Encoding: zstd`), false for plain
     ///     bytes.
     /// - Throws: ``DataPlaneError`` with code `invalidInput` for a malformed hash or file name.
+    ///   - sealingKey: when given, the entry is kept sealed under this data key (``BlobSeal``) as
+    ///     `<fileName>.sealed`, and read with ``openSealed(sha256:fileName:key:into:)``.
     public func beginInsert(
-        sha256: String, fileName: String, expectedSize: Int64? = nil, compressed: Bool = true
+        sha256: String, fileName: String, expectedSize: Int64? = nil, compressed: Bool = true, sealingKey: SymmetricKey? = nil
     ) throws -> Insertion {
         try BlobName.requireSHA256(sha256)
         try BlobName.requireFileName(fileName)
         return try Insertion(
-            cache: self, key: Key(sha256: sha256, fileName: fileName),
-            expectedSize: expectedSize, compressed: compressed)
+            cache: self, key: Key(sha256: sha256, fileName: sealingKey == nil ? fileName : fileName + ".sealed"),
+            expectedSize: expectedSize, compressed: compressed, sealingKey: sealingKey.map { $0.withUnsafeBytes { Data($0) } })
+    }
+
+    /// Opens the sealed entry of `sha256` (cached under `fileName` with a data key) into `folder/fileName`,
+    /// checking that its content hashes to `sha256`. Returns the plain file, or nil when it is not cached or
+    /// does not open with `key` (damaged, or sealed under another dataset's key): such an entry is deleted
+    /// so the caller fetches it again.
+    public func openSealed(sha256: String, fileName: String, key: SymmetricKey, into folder: URL) -> URL? {
+        guard BlobName.isSHA256(sha256), BlobName.isFileName(fileName) else { return nil }
+        let entry = Key(sha256: sha256, fileName: fileName + ".sealed")
+        let url = entryURL(entry)
+        guard DataPlaneFiles.isRegularFile(url) else {
+            lock.withLock { forgetLocked(entry) }
+            return nil
+        }
+        let target = folder.appendingPathComponent(fileName)
+        var ok = false
+        if (try? DataPlaneFiles.makeDirectory(folder)) != nil,
+           FileManager.default.createFile(atPath: target.path, contents: nil, attributes: [.posixPermissions: 0o600]),
+           let output = FileHandle(forWritingAtPath: target.path),
+           let reader = try? BlobSeal.Reader(url: url, key: key, context: BlobSeal.context(sha256: sha256)) {
+            var hasher = SHA256()
+            do {
+                while let chunk = try reader.next() {
+                    hasher.update(data: chunk)
+                    try output.write(contentsOf: chunk)
+                }
+                ok = true
+            } catch {
+                ok = false
+            }
+            try? output.close()
+            ok = ok && hasher.finalize().lowercaseHex == sha256
+        }
+        guard ok else {
+            DataPlaneFiles.removeIfPresent(target)
+            remove(sha256: sha256, fileName: entry.fileName)
+            return nil
+        }
+        lock.withLock {
+            recordLocked(entry, size: DataPlaneFiles.fileSize(url) ?? 0)
+            _ = utimes(url.path, nil)
+        }
+        return target
     }
 
     /// Deletes every entry of content `sha256`, whatever its file name (a purge). Returns how many.

@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 public import Foundation
+public import Crypto
 import Logging
 public import MedGridCore
 public import MedGridTransport
@@ -112,7 +113,7 @@ public final class CoordinatorClient: Sendable {
 
     /// Downloads one blob into the cache, streaming: decompressed and hashed on the way, committed only
     /// when the hash matches. Returns the bytes received on the wire.
-    public func download(sha256: String, fileName: String, into cache: BlobCache) async throws -> (url: URL, wireBytes: Int64) {
+    public func download(sha256: String, fileName: String, into cache: BlobCache, sealingKey: SymmetricKey? = nil) async throws -> (url: URL, wireBytes: Int64) {
         var request = HTTPClientRequest(url: baseURL + "/v1/blobs/\(sha256)")
         request.headers.add(name: "Accept-Encoding", value: wireCompression ? "zstd" : "identity")
         let response: HTTPClientResponse
@@ -127,7 +128,7 @@ public final class CoordinatorClient: Sendable {
             throw MedGridError(.io, "unexpected status \(response.status.code)")
         }
         let compressed = response.headers.first(name: "Content-Encoding") == "zstd"
-        let insertion = try cache.beginInsert(sha256: sha256, fileName: fileName, compressed: compressed)
+        let insertion = try cache.beginInsert(sha256: sha256, fileName: fileName, compressed: compressed, sealingKey: sealingKey)
         var wire: Int64 = 0
         do {
             for try await chunk in response.body {

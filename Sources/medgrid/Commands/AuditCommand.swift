@@ -11,7 +11,7 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit",
         abstract: "Read the audit trail (who submitted, read, downloaded, changed or was refused what), or check its hash chain.",
         discussion: """
-            Every submit, report read, cancel, dataset offer, file download, project change and refusal is a record: \
+            Every submit, report read, cancel, dataset offer, file download, purge, project change and refusal is a record: \
             time, certificate subject, serial and role, project, action, object and outcome. Records never hold patient \
             identifiers or cell values. Each holds the SHA-256 of the record before it, so `medgrid audit verify` finds \
             any record changed, removed or inserted and names the first broken one. Both read the --state-dir's store \
