@@ -120,14 +120,15 @@ extension Coordinator {
             "destroyedAt": .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t))),
             "destroyed": .object([
                 "dataKey": key.map { .string($0.keyID) } ?? .null,
-                "files": .array(inventory?.files.map { .object(["path": .string($0.path), "sha256": .string($0.sha256), "size": .int(Int($0.size))]) } ?? []),
+                // Hashes and sizes only: a file's path can carry a patient's name, and this certificate is kept.
+                "files": .array(inventory?.files.map { .object(["sha256": .string($0.sha256), "size": .int(Int($0.size))]) } ?? []),
                 "sealedFilesDeleted": .int(sealed.files),
                 "sealedBytesDeleted": .int(Int(sealed.bytes)),
                 "plainFilesDeleted": .array(plainRemoved.sorted().map { .string($0) }),
                 "views": .array(views.map { .string($0) }),
                 "jobs": .array(jobs.map { .string($0.id) }.sorted { $0.stringValue! < $1.stringValue! }),
                 "reports": .array(jobs.filter { $0.report != nil }.map { .string($0.id) }.sorted { $0.stringValue! < $1.stringValue! }),
-                "registrations": .array(registrations.map { .string($0) }),
+                "registrations": .int(registrations.count),
                 "workerCachesToldToDelete": .array(workers.sorted().map { .string($0) }),
                 "quotaReturnedBytes": .int(Int(releasedBytes)),
             ]),

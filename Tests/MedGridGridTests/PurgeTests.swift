@@ -136,6 +136,7 @@ struct PurgeTests {
         #expect(certificate?["instructedBy"]?["subject"]?.stringValue == "CN=steward")
         #expect(certificate?["destroyed"]?["jobs"]?.arrayValue == [.string(job)])
         #expect(certificate?["destroyed"]?["files"]?.arrayValue?.count == 3)
+        #expect(try !String(contentsOf: ws.appendingPathComponent("cert.json"), encoding: .utf8).contains("case_1"), "file paths can carry names: the certificate lists hashes")
         var bytes = try Data(contentsOf: ws.appendingPathComponent("cert.json"))
         for offset in [10, bytes.count / 2, bytes.count - 2] {
             bytes[offset] ^= 0x01
