@@ -39,7 +39,8 @@ struct RestartTests {
         let stateDir = ws.appendingPathComponent("state")
         var done = 0
         var watched: Store?
-        let deadline = Date().addingTimeInterval(60)
+        // Generous: on a loaded 2-core machine the run's start (and the parallel tests) can take minutes.
+        let deadline = Date().addingTimeInterval(240)
         while done < 3 && Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
             // The store is opened once it exists (not on every poll, which is slow on a busy machine).
