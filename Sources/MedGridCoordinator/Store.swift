@@ -68,14 +68,8 @@ public final class Store: Sendable {
                     location TEXT PRIMARY KEY, root TEXT NOT NULL, inventory TEXT NOT NULL, added_at REAL NOT NULL);
                 """)
         }
-        // Multi-round jobs: one row per round, with the states broadcast and the results of finished steps.
-        m.registerMigration("v3-rounds") { db in
-            try db.execute(sql: """
-                CREATE TABLE job_rounds (
-                    job_id TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, record TEXT NOT NULL, at REAL NOT NULL,
-                    PRIMARY KEY (job_id, round));
-                """)
-        }
+        // Registered in name order. (Until 2026-12 v3 was registered before v2; the two are independent and
+        // every store has both, so the order stores applied them in does not matter.)
         // Leaderboards: every published version is kept; a version is never changed or removed.
         m.registerMigration("v2-leaderboards") { db in
             try db.execute(sql: """
@@ -86,6 +80,14 @@ public final class Store: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'published leaderboard versions are immutable'); END;
                 CREATE TRIGGER leaderboard_versions_immutable_delete BEFORE DELETE ON leaderboard_versions
                     BEGIN SELECT RAISE(ABORT, 'published leaderboard versions are immutable'); END;
+                """)
+        }
+        // Multi-round jobs: one row per round, with the states broadcast and the results of finished steps.
+        m.registerMigration("v3-rounds") { db in
+            try db.execute(sql: """
+                CREATE TABLE job_rounds (
+                    job_id TEXT NOT NULL REFERENCES jobs(id), round INTEGER NOT NULL, record TEXT NOT NULL, at REAL NOT NULL,
+                    PRIMARY KEY (job_id, round));
                 """)
         }
         // Projects: who may see which jobs, datasets, reports and blobs. A job belongs to one project; a

@@ -18,7 +18,9 @@ public enum KernelInput: Sendable {
 /// What a kernel gives back.
 public enum KernelOutput: Sendable {
     case result(JSONValue)
-    case volume(Volume)
+    /// A volume for the next step (or the output file), with an optional summary that becomes the step's
+    /// result in the report (e.g. how many components `imaging.components` found).
+    case volume(Volume, summary: JSONValue? = nil)
 }
 
 /// A kernel: a typed Swift function registered by name and version.

@@ -49,7 +49,9 @@ public struct TaskRunner: Sendable {
                         let input: KernelInput = image.map { .imagingCase(id: c.id, image: $0, label: label) } ?? .reference(id: c.id)
                         switch try kernel.run(input, parameters: params, seed: a.seed) {
                         case .result(let r): results[step.name] = r
-                        case .volume(let v): image = v
+                        case .volume(let v, let summary):
+                            image = v
+                            if let summary { results[step.name] = summary }
                         }
                     } else if let command = step.command {
                         // The step sees copies of this case's files in its private folder, not the worker's cache.
@@ -123,7 +125,7 @@ public struct TaskRunner: Sendable {
             let image = try ImageFile.read(contentsOf: imageURL)
             let prediction: Volume
             if let kernel, let params {
-                guard case .volume(let v) = try kernel.run(.imagingCase(id: c.id, image: image, label: nil), parameters: params, seed: a.seed) else {
+                guard case .volume(let v, _) = try kernel.run(.imagingCase(id: c.id, image: image, label: nil), parameters: params, seed: a.seed) else {
                     throw MedGridError(.kernelFailed, "\(step.name) gave a result, not a segmentation")
                 }
                 prediction = v

@@ -1,8 +1,6 @@
 public import Foundation
 public import MedGridCore
 public import MedGridKernels
-import MedGridImaging
-import MedGridCohort
 
 /// Runs one task attempt and says how it ended. Never throws: every failure becomes a ``TaskFailure``.
 public protocol TaskExecutor: Sendable {

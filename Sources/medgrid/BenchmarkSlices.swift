@@ -27,7 +27,7 @@ enum BenchmarkSlices {
                   image.size == reference.size
             else { continue }
             var prediction: Volume?
-            if let kernel, let parameters, case .volume(let v)? = try? kernel.run(.imagingCase(id: c.id, image: image, label: nil), parameters: parameters, seed: UInt64(report["provenance"]?["seed"]?.intValue ?? 0)), v.size == image.size {
+            if let kernel, let parameters, case .volume(let v, _)? = try? kernel.run(.imagingCase(id: c.id, image: image, label: nil), parameters: parameters, seed: UInt64(report["provenance"]?["seed"]?.intValue ?? 0)), v.size == image.size {
                 prediction = v
             }
             let nx = image.size.x, ny = image.size.y, plane = nx * ny

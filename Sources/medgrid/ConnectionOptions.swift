@@ -68,6 +68,20 @@ struct ConnectionOptions: ParsableArguments {
         return CoordinatorClient(baseURL: r.url, tls: tls, wireCompression: wireCompression)
     }
 
+    /// Runs `body` with a client and shuts the client down when it ends, with or without an error (a
+    /// `defer { Task { … shutdown() } }` would fire the shutdown and never wait for it).
+    func withClient<T>(_ body: (CoordinatorClient) async throws -> T) async throws -> T {
+        let client = try client()
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
     /// A client whose certificate and key come from `certificate` at each new connection, so that a reload (the
     /// worker's SIGHUP) takes effect without a new client.
     func client(reloading certificate: ReloadingCertificate, wireCompression: Bool = true) throws -> CoordinatorClient {

@@ -26,7 +26,7 @@ struct ImagingStatsKernelTests {
     }
 
     static func volume(_ output: KernelOutput) -> Volume? {
-        if case .volume(let value) = output { return value }
+        if case .volume(let value, _) = output { return value }
         return nil
     }
 

@@ -107,6 +107,17 @@ public struct KernelParameter: Sendable, Hashable {
                 if let maximum, d > maximum { return fail() }
                 return .success(.array([value]))
             }
+            // "1,1,2" is accepted for a list of numbers, as "a,b" is for a list of strings (--param sigma=1,1,2).
+            if let s = value.stringValue {
+                let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                let numbers: [JSONValue] = parts.compactMap { part in
+                    if let i = Int(part) { return .int(i) }
+                    if let d = Double(part), d.isFinite { return .double(d) }
+                    return nil
+                }
+                guard !parts.isEmpty, numbers.count == parts.count else { return fail() }
+                return check(.array(numbers))
+            }
             guard let a = value.arrayValue, a.allSatisfy({ $0.doubleValue != nil }) else { return fail() }
             if let minimum, a.contains(where: { $0.doubleValue! < minimum }) { return fail() }
             if let maximum, a.contains(where: { $0.doubleValue! > maximum }) { return fail() }

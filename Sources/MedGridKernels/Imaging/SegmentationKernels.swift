@@ -148,7 +148,7 @@ struct ImagingRegionGrowKernel: Kernel {
 /// `imaging.components`: connected-component labelling with size filtering and keep-largest.
 struct ImagingComponentsKernel: Kernel {
     let description = KernelDescription(
-        name: "imaging.components", version: "1.0.0",
+        name: "imaging.components", version: "1.1.0",
         summary: "Connected components of a mask (non-zero voxels): label map, optionally size-filtered, or the largest component",
         input: .imagingCase, output: .volume,
         parameters: [
@@ -159,17 +159,22 @@ struct ImagingComponentsKernel: Kernel {
             KernelParameter("keep-largest", .boolean, "give a mask of the largest component only", default: false),
         ],
         conventions: "Labels 1…N in raster order of each component's first voxel (SimpleITK ConnectedComponent, scipy.ndimage.label) "
-            + "or by size descending with ties in raster order (RelabelComponent); foreground is non-zero and not NaN."
+            + "or by size descending with ties in raster order (RelabelComponent); foreground is non-zero and not NaN. "
+            + "Its result gives the number of components labelled (after size filtering), or with keep-largest the number found and kept."
     )
 
     func run(_ input: KernelInput, parameters: KernelParameters, seed: UInt64) throws -> KernelOutput {
         let image = try input.image(for: description.name)
         let c = try connectivity(parameters)
-        if parameters.bool("keep-largest")! { return .volume(labelVolume(try ConnectedComponents.keepLargest(image, connectivity: c))) }
+        if parameters.bool("keep-largest")! {
+            let all = try ConnectedComponents.label(image, connectivity: c, ordering: .sizeDescending, minimumVoxelCount: 0, minimumVolumeMM3: 0)
+            let largest = try ConnectedComponents.keepLargest(image, connectivity: c)
+            return .volume(labelVolume(largest), summary: .object(["components": .int(all.count), "kept": .int(all.count > 0 ? 1 : 0)]))
+        }
         let result = try ConnectedComponents.label(
             image, connectivity: c, ordering: parameters.string("order") == "size" ? .sizeDescending : .raster,
             minimumVoxelCount: parameters.int("min-voxels")!, minimumVolumeMM3: parameters.double("min-volume")!)
-        return .volume(labelVolume(result.labels))
+        return .volume(labelVolume(result.labels), summary: .object(["components": .int(result.count)]))
     }
 }
 

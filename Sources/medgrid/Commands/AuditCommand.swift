@@ -78,9 +78,9 @@ struct AuditCommand: AsyncParsableCommand {
             query.append("project=\(project)")
         }
         if let since { query.append("since=\(since)") }
-        let client = try connection.client()
-        defer { Task { await client.shutdown() } }
-        return try await client.call(.GET, "/v1/audit" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), timeout: 300)
+        return try await connection.withClient { client in
+            return try await client.call(.GET, "/v1/audit" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), timeout: 300)
+        }
     }
 
     static func store(_ state: StateOptions) throws -> Store {

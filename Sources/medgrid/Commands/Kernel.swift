@@ -100,10 +100,11 @@ struct Kernel: AsyncParsableCommand {
                 switch produced {
                 case .result(let r):
                     result["result"] = reduced ?? r
-                case .volume(let v):
+                case .volume(let v, let summary):
                     guard let output else { throw MedGridError(.invalidInput, "\(name) gives a volume: pass --output PATH.nii.gz") }
                     try NIfTI.write(v, to: URL(fileURLWithPath: output))
                     result["output"] = .string(output)
+                    if let summary { result["result"] = summary }
                 }
                 print(CanonicalJSON.encode(.object(result)), terminator: "")
             }

@@ -185,32 +185,32 @@ struct LeaderboardCommand: AsyncParsableCommand {
 
     /// Reads leaderboards from a coordinator, as a member of their project.
     func remote() async throws {
-        let client = try connection.client()
-        defer { Task { await client.shutdown() } }
-        guard let name else {
-            let list: API.LeaderboardList = try await client.call(.GET, "/v1/leaderboards")
-            let chosen = try self.project.name.map { _ in try self.project.resolved() }
-            let shown = list.leaderboards.filter { chosen == nil || $0.project == chosen }
-            if json { print(CanonicalJSON.encode(try JSONValue(encoding: shown)), terminator: ""); return }
-            if shown.isEmpty { print("no leaderboards you may read\(chosen.map { " in project \($0)" } ?? "")") }
-            for l in shown { print("\(l.name)  version \(l.latest)  project \(l.project)") }
-            return
-        }
-        var chosen = self.project.name
-        if chosen == nil {
-            // The one readable project that has a leaderboard of this name.
-            let list: API.LeaderboardList = try await client.call(.GET, "/v1/leaderboards")
-            let holders = list.leaderboards.filter { $0.name == name }.map(\.project)
-            guard holders.count <= 1 else {
-                throw MedGridError(.invalidInput, "projects \(holders.joined(separator: ", ")) each have a leaderboard \(name): name one with --project")
+        try await connection.withClient { client in
+            guard let name else {
+                let list: API.LeaderboardList = try await client.call(.GET, "/v1/leaderboards")
+                let chosen = try self.project.name.map { _ in try self.project.resolved() }
+                let shown = list.leaderboards.filter { chosen == nil || $0.project == chosen }
+                if json { print(CanonicalJSON.encode(try JSONValue(encoding: shown)), terminator: ""); return }
+                if shown.isEmpty { print("no leaderboards you may read\(chosen.map { " in project \($0)" } ?? "")") }
+                for l in shown { print("\(l.name)  version \(l.latest)  project \(l.project)") }
+                return
             }
-            chosen = holders.first ?? Project.personal(Coordinator.localUser)
+            var chosen = self.project.name
+            if chosen == nil {
+                // The one readable project that has a leaderboard of this name.
+                let list: API.LeaderboardList = try await client.call(.GET, "/v1/leaderboards")
+                let holders = list.leaderboards.filter { $0.name == name }.map(\.project)
+                guard holders.count <= 1 else {
+                    throw MedGridError(.invalidInput, "projects \(holders.joined(separator: ", ")) each have a leaderboard \(name): name one with --project")
+                }
+                chosen = holders.first ?? Project.personal(Coordinator.localUser)
+            }
+            let project = chosen ?? Project.personal(Coordinator.localUser)
+            try Project.validate(project)
+            let reply: API.LeaderboardVersions = try await client.call(.GET, "/v1/leaderboards/\(project)/\(name)")
+            let purged = Set(reply.versions.filter { $0["purged"]?.boolValue == true }.compactMap { $0["benchmark"]?["datasetRoot"]?.stringValue })
+            try display(reply.versions.map { try LeaderboardVersion(document: $0) }, purged: purged)
         }
-        let project = chosen ?? Project.personal(Coordinator.localUser)
-        try Project.validate(project)
-        let reply: API.LeaderboardVersions = try await client.call(.GET, "/v1/leaderboards/\(project)/\(name)")
-        let purged = Set(reply.versions.filter { $0["purged"]?.boolValue == true }.compactMap { $0["benchmark"]?["datasetRoot"]?.stringValue })
-        try display(reply.versions.map { try LeaderboardVersion(document: $0) }, purged: purged)
     }
 
     func show(_ v: LeaderboardVersion, purged: Bool = false) {

@@ -32,9 +32,9 @@ struct ProjectCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 if connection.isRemote {
-                    let client = try connection.client()
-                    defer { Task { await client.shutdown() } }
-                    let _: API.ProjectInfo = try await client.call(.POST, "/v1/projects", body: API.CreateProject(name: name))
+                    try await connection.withClient { client in
+                        let _: API.ProjectInfo = try await client.call(.POST, "/v1/projects", body: API.CreateProject(name: name))
+                    }
                 } else {
                     try Project.validateNew(name)
                     let store = try Store(stateDirectory: state.url)
@@ -79,9 +79,7 @@ struct ProjectCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let list: API.ProjectList
                 if connection.isRemote {
-                    let client = try connection.client()
-                    defer { Task { await client.shutdown() } }
-                    list = try await client.call(.GET, "/v1/projects")
+                    list = try await connection.withClient { client in try await client.call(.GET, "/v1/projects") }
                 } else {
                     let store = try Store(stateDirectory: state.url)
                     list = API.ProjectList(projects: try store.read { try $0.projects() }.map { API.ProjectInfo(name: $0.name, members: $0.members, personal: false) })
@@ -104,16 +102,16 @@ struct ProjectCommand: AsyncParsableCommand {
 /// Adds or removes a member, against the coordinator or the local store; returns what happened, in words.
 private func setMember(_ project: String, _ user: String, member: Bool, state: StateOptions, connection: ConnectionOptions) async throws -> String {
     if connection.isRemote {
-        let client = try connection.client()
-        defer { Task { await client.shutdown() } }
-        let reply: [String: String]
-        if member {
-            reply = try await client.call(.POST, "/v1/projects/\(project)/members", body: API.ProjectMember(user: user))
-        } else {
-            let escaped = user.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? user
-            reply = try await client.call(.DELETE, "/v1/projects/\(project)/members/\(escaped)")
+        return try await connection.withClient { client in
+            let reply: [String: String]
+            if member {
+                reply = try await client.call(.POST, "/v1/projects/\(project)/members", body: API.ProjectMember(user: user))
+            } else {
+                let escaped = user.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? user
+                reply = try await client.call(.DELETE, "/v1/projects/\(project)/members/\(escaped)")
+            }
+            return "\(user): \(reply["status"] ?? "done") (project \(project))"
         }
-        return "\(user): \(reply["status"] ?? "done") (project \(project))"
     }
     let store = try Store(stateDirectory: state.url)
     let changed = try store.write { tx -> Bool in

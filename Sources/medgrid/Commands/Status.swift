@@ -75,21 +75,21 @@ struct Status: AsyncParsableCommand {
     }
 
     func remote() async throws {
-        let client = try connection.client()
-        defer { Task { await client.shutdown() } }
-        guard let job else {
-            let list: API.JobList = try await client.call(.GET, "/v1/jobs")
-            if json { print(String(decoding: try JSONEncoder().encode(list), as: UTF8.self)); return }
-            if list.jobs.isEmpty { print("no jobs") }
-            for j in list.jobs { print("\(j.id)  \(j.status.rawValue)  \(j.tasks["succeeded"] ?? 0)/\(j.total) done\(j.tasks["failed"].map { ", \($0) failed" } ?? "")") }
-            return
+        try await connection.withClient { client in
+            guard let job else {
+                let list: API.JobList = try await client.call(.GET, "/v1/jobs")
+                if json { print(String(decoding: try JSONEncoder().encode(list), as: UTF8.self)); return }
+                if list.jobs.isEmpty { print("no jobs") }
+                for j in list.jobs { print("\(j.id)  \(j.status.rawValue)  \(j.tasks["succeeded"] ?? 0)/\(j.total) done\(j.tasks["failed"].map { ", \($0) failed" } ?? "")") }
+                return
+            }
+            if watch { return try await followJob(job, client: client, json: json) }
+            let s: API.JobStatusReply = try await client.call(.GET, "/v1/jobs/\(job)")
+            if json { print(String(decoding: try JSONEncoder().encode(s), as: UTF8.self)); return }
+            print("\(s.id): \(s.status.rawValue)")
+            for phase in ["pending", "leased", "succeeded", "failed", "cancelled"] { print("  \(phase == "leased" ? "running" : phase): \(s.tasks[phase] ?? 0)") }
+            for (reason, n) in s.pendingReasons.sorted(by: { $0.key < $1.key }) { print("  pending because \(reason): \(n)") }
         }
-        if watch { return try await followJob(job, client: client, json: json) }
-        let s: API.JobStatusReply = try await client.call(.GET, "/v1/jobs/\(job)")
-        if json { print(String(decoding: try JSONEncoder().encode(s), as: UTF8.self)); return }
-        print("\(s.id): \(s.status.rawValue)")
-        for phase in ["pending", "leased", "succeeded", "failed", "cancelled"] { print("  \(phase == "leased" ? "running" : phase): \(s.tasks[phase] ?? 0)") }
-        for (reason, n) in s.pendingReasons.sorted(by: { $0.key < $1.key }) { print("  pending because \(reason): \(n)") }
     }
 
     func pendingReasons(job: String) -> [String: Int] {
@@ -129,13 +129,13 @@ struct Report: AsyncParsableCommand {
         try await reportingErrors {
             let format = json ? "json" : format
             if connection.isRemote {
-                let client = try connection.client()
-                defer { Task { await client.shutdown() } }
-                let data = try await client.raw(.GET, "/v1/jobs/\(job)/report")
-                let text = String(decoding: data, as: UTF8.self)
-                if let out { try writeReport(text, to: URL(fileURLWithPath: out)) }
-                print(format == "json" ? text : MarkdownReport.render(try JSONValue(parsing: data)), terminator: format == "json" ? "" : "\n")
-                return
+                return try await connection.withClient { client in
+                    let data = try await client.raw(.GET, "/v1/jobs/\(job)/report")
+                    let text = String(decoding: data, as: UTF8.self)
+                    if let out { try writeReport(text, to: URL(fileURLWithPath: out)) }
+                    print(format == "json" ? text : MarkdownReport.render(try JSONValue(parsing: data)), terminator: format == "json" ? "" : "\n")
+                    return
+                }
             }
             let store = try Store(stateDirectory: state.url)
             guard let j = try store.read({ try $0.job(job) }) else {
@@ -165,11 +165,11 @@ struct Cancel: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             if connection.isRemote {
-                let client = try connection.client()
-                defer { Task { await client.shutdown() } }
-                let s: API.JobStatusReply = try await client.call(.POST, "/v1/jobs/\(job)/cancel")
-                if json { print(String(decoding: try JSONEncoder().encode(s), as: UTF8.self)) } else { print("\(job): \(s.status.rawValue)") }
-                return
+                return try await connection.withClient { client in
+                    let s: API.JobStatusReply = try await client.call(.POST, "/v1/jobs/\(job)/cancel")
+                    if json { print(String(decoding: try JSONEncoder().encode(s), as: UTF8.self)) } else { print("\(job): \(s.status.rawValue)") }
+                    return
+                }
             }
             let store = try Store(stateDirectory: state.url)
             let changed = try store.write { [job] tx in try tx.requestCancel(job, now: Date().timeIntervalSince1970) }
