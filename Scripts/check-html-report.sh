@@ -55,11 +55,28 @@ trap 'rm -rf "$work"' EXIT
 echo "browser: $browser ($("$browser" --version 2>/dev/null | head -n 1))"
 echo "report:  $report_abs ($(wc -c < "$report_abs") bytes)"
 
-timeout 180 "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
-    --no-first-run --no-default-browser-check --disable-extensions --user-data-dir="$work/profile" \
-    --enable-logging=stderr --v=0 --virtual-time-budget=10000 --window-size=1200,900 \
-    --dump-dom "file://$report_abs" > "$work/dom.html" 2> "$work/browser.log"
-status=$?
+# The condition waited for is the page's own "check done" mark (body data-check-done="1"), with a real
+# deadline: on a loaded machine one Chromium run can dump the DOM before the page's script has finished, so
+# the page is loaded again (with a longer virtual-time budget each time) until the mark is there or
+# MEDGRID_HTML_CHECK_DEADLINE seconds (default 300) have passed.
+deadline=$(( $(date +%s) + ${MEDGRID_HTML_CHECK_DEADLINE:-300} ))
+budget=10000
+attempt=0
+while :; do
+    attempt=$((attempt + 1))
+    rm -rf "$work/profile"
+    left=$(( deadline - $(date +%s) ))
+    [ $left -lt 30 ] && left=30
+    timeout "$left" "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+        --no-first-run --no-default-browser-check --disable-extensions --user-data-dir="$work/profile" \
+        --enable-logging=stderr --v=0 --virtual-time-budget=$budget --window-size=1200,900 \
+        --dump-dom "file://$report_abs" > "$work/dom.html" 2> "$work/browser.log"
+    status=$?
+    if grep -q '<body[^>]*data-check-done="1"' "$work/dom.html" 2>/dev/null; then break; fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then break; fi
+    echo "note: attempt $attempt: the page's check had not finished (Chromium status $status); loading it again"
+    budget=$((budget * 2))
+done
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 

@@ -1,17 +1,19 @@
-import CompressNIO
+import CZlib
 package import Foundation
-import NIOCore
 
-/// gzip (RFC 1952) over CompressNIO's zlib binding, with the checks a file reader needs.
+/// gzip (RFC 1952) over the system zlib, with the checks a file reader needs.
 ///
-/// - `decompress` inflates every member of the stream, verifies each member's CRC-32 and length
-///   trailer (so a truncated or corrupted file is an error rather than silently short data), and
-///   refuses to produce more than `limit` bytes, holding at most `limit` bytes plus one 256 KiB
-///   window in memory however large the stream claims to be.
-/// - `compress` writes a single member with a zero timestamp, no file name and OS byte 255
-///   ("unknown"), so the output depends only on the input bytes and the zlib build.
+/// - `decompress` inflates every member of the stream; zlib checks each member's CRC-32 and length
+///   trailer, so a truncated or corrupted file is an error rather than silently short data. It refuses to
+///   produce more than `limit` bytes, holding at most `limit` bytes plus one 256 KiB window in memory
+///   however large the stream claims to be.
+/// - `compress` writes a single member with a zero timestamp, no file name and OS byte 255 ("unknown"),
+///   at level 6 with a 32 KiB window and memory level 8, so the output depends only on the input bytes and
+///   the zlib build.
 package enum Gzip {
     private static let windowSize = 1 << 18
+    /// zlib's `windowBits` for a gzip wrapper around a 32 KiB window.
+    private static let gzipWindowBits: Int32 = 15 + 16
 
     /// Whether `data` starts with the gzip magic bytes `1f 8b`.
     package static func isGzip(_ data: Data) -> Bool {
@@ -30,111 +32,95 @@ package enum Gzip {
 
     /// Deflates `data` into a deterministic single-member gzip stream.
     package static func compress(_ data: Data) throws -> Data {
-        var input = byteBuffer(data)
-        do {
-            let compressor = try ZlibCompressor(
-                algorithm: .gzip,
-                configuration: ZlibConfiguration(compressionLevel: .compressionLevel6)
-            )
-            var output = ByteBufferAllocator().buffer(capacity: compressor.maxSize(from: input))
-            try compressor.deflate(from: &input, to: &output, flush: .finish)
-            var result = output.withUnsafeReadableBytes { Data($0) }
-            guard result.count >= 18 else {
-                throw ImagingError(.compression, "gzip produced only \(result.count) bytes")
-            }
-            result[result.startIndex + 9] = 0xff  // OS byte: zlib writes the build host's OS code
-            return result
-        } catch let error as ImagingError {
-            throw error
-        } catch {
-            throw ImagingError(.compression, "gzip compression failed: \(error)")
+        var stream = z_stream()
+        guard deflateInit2_(&stream, 6, Z_DEFLATED, gzipWindowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ImagingError(.compression, "could not start gzip compression")
         }
-    }
-
-    private static func byteBuffer(_ data: Data) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: data.count)
-        data.withUnsafeBytes { _ = buffer.writeBytes($0) }
-        return buffer
+        defer { deflateEnd(&stream) }
+        var input = [UInt8](data)
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 64)
+        let status = input.withUnsafeMutableBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                stream.next_in = inBuffer.baseAddress
+                stream.avail_in = uInt(inBuffer.count)
+                stream.next_out = outBuffer.baseAddress
+                stream.avail_out = uInt(outBuffer.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else { throw ImagingError(.compression, "gzip compression failed (zlib status \(status))") }
+        var result = Data(output.prefix(Int(stream.total_out)))
+        guard result.count >= 18 else { throw ImagingError(.compression, "gzip produced only \(result.count) bytes") }
+        result[result.startIndex + 9] = 0xff  // OS byte: zlib writes the build host's OS code
+        return result
     }
 
     private static func inflate(_ data: Data, limit: Int, prefixOnly: Bool) throws -> Data {
         precondition(limit >= 0, "limit must not be negative")
-        var input = byteBuffer(data)
-        var window = ByteBufferAllocator().buffer(capacity: windowSize)
+        var input = [UInt8](data)
+        var window = [UInt8](repeating: 0, count: windowSize)
         var output = Data()
         output.reserveCapacity(min(limit, max(data.count * 4, 1 << 16)))
         var members = 0
-
-        while input.readableBytes > 0 {
-            let memberStart = input.readerIndex
-            let magic = input.getBytes(at: memberStart, length: min(2, input.readableBytes)) ?? []
-            if magic != [0x1f, 0x8b] {
+        var offset = 0
+        while offset < input.count {
+            if input.count - offset < 2 || input[offset] != 0x1f || input[offset + 1] != 0x8b {
                 // Some writers pad the end of a stream with zero bytes; anything else is an error.
-                if members > 0, input.readableBytesView.allSatisfy({ $0 == 0 }) { break }
+                if members > 0, input[offset...].allSatisfy({ $0 == 0 }) { break }
                 throw ImagingError(
-                    .compression, byteOffset: memberStart,
-                    members == 0 ? "not a gzip stream (missing 1f 8b magic)" : "unexpected bytes after gzip stream"
-                )
+                    .compression, byteOffset: offset,
+                    members == 0 ? "not a gzip stream (missing 1f 8b magic)" : "unexpected bytes after gzip stream")
             }
-            let inflater: ZlibDecompressor
-            do { inflater = try ZlibDecompressor(algorithm: .gzip) } catch {
-                throw ImagingError(.compression, "could not start gzip decompression: \(error)")
+            var stream = z_stream()
+            guard inflateInit2_(&stream, gzipWindowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw ImagingError(.compression, "could not start gzip decompression")
             }
-            var crc = CRC32()
+            defer { inflateEnd(&stream) }
+            var ended = false
             var memberBytes = 0
-            var finished = false
-            while !finished {
-                window.clear()
-                do {
-                    try inflater.inflate(from: &input, to: &window)
-                    finished = true  // stream end, or input exhausted (the trailer check tells which)
-                } catch let error as CompressNIOError where error == .bufferOverflow {
-                    // window full: drain it and continue
-                } catch let error as CompressNIOError where error == .inputBufferOverflow {
-                    finished = true
-                } catch {
-                    throw ImagingError(
-                        .compression, byteOffset: input.readerIndex,
-                        "gzip stream is corrupt (\(error)) near compressed byte \(input.readerIndex)"
-                    )
-                }
-                let produced = window.readableBytes
-                if produced == 0 { continue }
-                if output.count + produced > limit {
-                    if prefixOnly {
-                        window.withUnsafeReadableBytes { output.append(contentsOf: $0.prefix(limit - output.count)) }
-                        return output
+            while !ended {
+                let memberStart = offset
+                let (status, consumed, produced) = input.withUnsafeMutableBufferPointer { inBuffer in
+                    window.withUnsafeMutableBufferPointer { outBuffer in
+                        stream.next_in = inBuffer.baseAddress! + memberStart
+                        stream.avail_in = uInt(inBuffer.count - memberStart)
+                        stream.next_out = outBuffer.baseAddress
+                        stream.avail_out = uInt(outBuffer.count)
+                        let status = zlibInflate(&stream)
+                        return (status, inBuffer.count - memberStart - Int(stream.avail_in), outBuffer.count - Int(stream.avail_out))
                     }
+                }
+                offset += consumed
+                if produced > 0 {
+                    if output.count + produced > limit {
+                        if prefixOnly {
+                            output.append(contentsOf: window.prefix(limit - output.count))
+                            return output
+                        }
+                        throw ImagingError(.tooLarge, "gzip stream inflates to more than the limit of \(limit) bytes; refusing to decompress further")
+                    }
+                    output.append(contentsOf: window.prefix(produced))
+                    memberBytes += produced
+                }
+                switch status {
+                case Z_STREAM_END:
+                    ended = true
+                case Z_OK where produced > 0 || consumed > 0:
+                    continue
+                case Z_OK, Z_BUF_ERROR:
+                    if prefixOnly { return output }
                     throw ImagingError(
-                        .tooLarge,
-                        "gzip stream inflates to more than the limit of \(limit) bytes; refusing to decompress further"
-                    )
+                        .compression, byteOffset: offset,
+                        "gzip stream is truncated: it ends after \(memberBytes) bytes of output without its trailer")
+                default:
+                    if prefixOnly && output.count >= limit { return output }
+                    throw ImagingError(
+                        .compression, byteOffset: offset,
+                        "gzip stream is corrupt near compressed byte \(offset): \(stream.msg.map { String(cString: $0) } ?? "zlib status \(status)") "
+                            + "(a CRC-32 or length trailer mismatch means the data changed)")
                 }
-                window.withUnsafeReadableBytes { bytes in
-                    crc.update(bytes)
-                    output.append(contentsOf: bytes)
-                }
-                memberBytes += produced
             }
             if prefixOnly { return output }
-
-            let consumed = input.readerIndex - memberStart
-            let trailerAt = input.readerIndex - 8
-            // ByteBuffer's get accessors only see unread bytes, so read the trailer from `data`.
-            func trailerWord(_ at: Int) -> UInt32? {
-                guard at >= 0, at + 4 <= data.count else { return nil }
-                let base = data.startIndex + at
-                return (0..<4).reduce(UInt32(0)) { $0 | UInt32(data[base + $1]) << (8 * UInt32($1)) }
-            }
-            let storedCRC = trailerWord(trailerAt)
-            let storedSize = trailerWord(trailerAt + 4)
-            guard consumed >= 18, storedCRC == crc.value, storedSize == UInt32(truncatingIfNeeded: memberBytes) else {
-                throw ImagingError(
-                    .compression, byteOffset: input.readerIndex,
-                    "gzip stream is truncated or corrupt: after \(memberBytes) bytes the trailer does not match "
-                        + "(CRC-32 \(hex(storedCRC)) stored, \(hex(crc.value)) computed)"
-                )
-            }
             members += 1
         }
         if members == 0 && !prefixOnly {
@@ -144,29 +130,7 @@ package enum Gzip {
     }
 }
 
-private func hex(_ value: UInt32?) -> String {
-    value.map { "0x" + String($0, radix: 16) } ?? "none"
-}
-
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320) as used by the gzip trailer.
-struct CRC32 {
-    private static let table: [UInt32] = (0..<256).map { n in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    private var state: UInt32 = 0xFFFF_FFFF
-
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        var c = state
-        Self.table.withUnsafeBufferPointer { table in
-            for byte in bytes {
-                c = table[Int((c ^ UInt32(byte)) & 0xff)] ^ (c >> 8)
-            }
-        }
-        state = c
-    }
-
-    var value: UInt32 { state ^ 0xFFFF_FFFF }
+/// zlib's `inflate`, named apart from ``Gzip``'s own `inflate`.
+private func zlibInflate(_ stream: UnsafeMutablePointer<z_stream>) -> Int32 {
+    CZlib.inflate(stream, Z_NO_FLUSH)
 }
