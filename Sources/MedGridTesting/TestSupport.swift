@@ -71,6 +71,16 @@ public enum TestSupport {
         return p.finish()
     }
 
+    /// Runs any program to completion without holding a thread while it runs (see ``medgrid(_:in:timeout:)``).
+    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Double = 300) async throws -> ProcessOutput {
+        let p = try start(URL(fileURLWithPath: executable), arguments, in: directory)
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if p.process.isRunning { p.process.terminate() }
+        while p.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        return p.finish()
+    }
+
     /// A medgrid process started in the background.
     public final class RunningProcess: @unchecked Sendable {
         public let process: Process
@@ -101,6 +111,12 @@ public enum TestSupport {
             return port
         }
 
+        /// Waits for the process to end without holding a thread, then gives its output.
+        public func finished() async throws -> ProcessOutput {
+            while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+            return finish()
+        }
+
         public func finish() -> ProcessOutput {
             process.waitUntilExit()
             return ProcessOutput(
@@ -121,8 +137,12 @@ public enum TestSupport {
     }
 
     public static func startMedgrid(_ arguments: [String], in directory: URL? = nil) throws -> RunningProcess {
+        try start(medgridBinary, arguments, in: directory)
+    }
+
+    static func start(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> RunningProcess {
         let p = Process()
-        p.executableURL = medgridBinary
+        p.executableURL = executable
         p.arguments = arguments
         if let directory { p.currentDirectoryURL = directory }
         let tmp = try temporaryDirectory("medgrid-proc")

@@ -16,18 +16,12 @@ struct DeidentificationProcessTests {
         "files/nested_priv_SQ.dcm", "synthetic/enhanced_ct.dcm", "synthetic/mf_signed12_rle.dcm", "synthetic/ct_oblique",
     ].map { reference.appendingPathComponent($0).path }
 
-    /// A python3 that has pydicom (MEDGRID_PYTHON, else python3 on PATH), or nil.
-    static let pythonWithPydicom: String? = {
+    /// A python3 that has pydicom (MEDGRID_PYTHON, else /usr/bin/python3), or nil.
+    static func pythonWithPydicom() async throws -> String? {
         let python = ProcessInfo.processInfo.environment["MEDGRID_PYTHON"] ?? "/usr/bin/python3"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = ["-c", "import pydicom"]
-        p.standardError = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return nil }
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? python : nil
-    }()
+        guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
+        return try await TestSupport.run(python, ["-c", "import pydicom"]).status == 0 ? python : nil
+    }
 
     static func mode(_ url: URL) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions]) as? NSNumber)?.intValue ?? -1
@@ -82,24 +76,16 @@ struct DeidentificationProcessTests {
         #expect(Self.mode(d.appendingPathComponent(".deidentify/key")) == 0o600)
         #expect(try Self.outputs(d).count == 1, "the second run must write the same file name (same generated key)")
 
-        guard let python = Self.pythonWithPydicom else {
+        guard let python = try await Self.pythonWithPydicom() else {
             print("skipping the pydicom reference check: no python3 with pydicom (apt-get install python3-pydicom, or set MEDGRID_PYTHON)")
             return
         }
         let script = TestSupport.repositoryRoot().appendingPathComponent("Datasets/reference-scripts/deidentify_check.py").path
         let table = TestSupport.repositoryRoot().appendingPathComponent("Sources/MedGridImaging/DICOM/BasicProfileTable.swift").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "--table", table, "--run", t.appendingPathComponent("a").path, "--same-key", t.appendingPathComponent("b").path,
-                       "--other-key", t.appendingPathComponent("c").path, "--json"]
-        let pipe = Pipe(), errors = Pipe()
-        p.standardOutput = pipe
-        p.standardError = errors
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "pydicom check: \(String(decoding: data, as: UTF8.self).prefix(4000)) \(errorText.suffix(2000))")
+        let check = try await TestSupport.run(python, [script, "--table", table, "--run", t.appendingPathComponent("a").path, "--same-key", t.appendingPathComponent("b").path,
+                                                       "--other-key", t.appendingPathComponent("c").path, "--json"])
+        #expect(check.status == 0, "pydicom check: \(check.stdout.prefix(4000)) \(check.stderr.suffix(2000))")
+        let data = Data(check.stdout.utf8)
         let result = try JSONValue(parsing: data)
         #expect(result["files"]?.intValue == 13)
         #expect((result["checked_elements"]?.intValue ?? 0) > 100)

@@ -83,7 +83,7 @@ struct PurgeTests {
 
         // The worker goes away (disconnected): it is not told about the purge until it comes back.
         worker.kill(signal: SIGKILL)
-        _ = worker.finish()
+        _ = try await worker.finished()
         #expect(try server.coordinator.store.read { try $0.projectBytes("user-alice") } > 0)
 
         // A backup of the state directory (its secrets/ kept apart, as the README says) before the purge.
@@ -106,7 +106,7 @@ struct PurgeTests {
             "worker", "--coordinator", server.url, "--cert", workerFiles.certificate.path, "--key", workerFiles.privateKey.path,
             "--ca", pki.caFile.path, "--slots", "1", "--state-dir", "wstate", "--log-level", "error",
         ], in: ws)
-        defer { back.kill(signal: SIGKILL); _ = back.finish() }
+        defer { back.kill(signal: SIGKILL) }
         #expect(try await TestSupport.eventually(60) { cached.allSatisfy { !FileManager.default.fileExists(atPath: $0.path) } },
                 "the worker must delete the purged dataset's cached copies once it is back")
         for folder in ["coord", "wstate", "reports", "backup"] {
@@ -159,12 +159,11 @@ struct PurgeTests {
         let order = ["offer-dataset", "submit", "download", "read-report", "purge"].map { a in records.firstIndex { $0.action == a } ?? -1 }
         #expect(order == order.sorted() && !order.contains(-1), "\(actions)")
         let download = try #require(records.first { $0.action == "download" })
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DROP TRIGGER audit_append_only_update'); c.execute(\"UPDATE audit SET subject='CN=nobody' WHERE seq=?\", (int(sys.argv[2]),)); c.commit()",
-                       coord.appendingPathComponent("medgrid.sqlite").path, String(download.seq)]
-        try p.run()
-        p.waitUntilExit()
+        let edit = try await TestSupport.run("/usr/bin/env", [
+            "python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DROP TRIGGER audit_append_only_update'); c.execute(\"UPDATE audit SET subject='CN=nobody' WHERE seq=?\", (int(sys.argv[2]),)); c.commit()",
+            coord.appendingPathComponent("medgrid.sqlite").path, String(download.seq),
+        ])
+        #expect(edit.status == 0, "\(edit.stderr)")
         let broken = try await TestSupport.medgrid(["audit", "verify", "--state-dir", "coord"], in: ws)
         #expect(broken.status == 1 && broken.stderr.contains("record \(download.seq)"), "\(broken.stdout)\(broken.stderr)")
     }
