@@ -64,8 +64,7 @@ public struct DICOMDataset: Sendable {
 
     /// The backslash-separated text values, each stripped of padding (empty if absent).
     public func strings(_ tag: DICOMTag) -> [String] {
-        guard let s = string(tag), !s.isEmpty else { return [] }
-        return s.split(separator: "\\", omittingEmptySubsequences: false).map { String($0).trimmingPadding() }
+        elements[tag]?.bytes.map(Self.splitText) ?? []
     }
 
     /// The numeric values of `tag`: decimal text for `DS`/`IS`, binary for `US`/`SS`/`UL`/`SL`/`FL`/`FD`
